@@ -1,0 +1,76 @@
+# Control environment, deployment and tests of the onprem.mlops collection.
+#   make deploy   set up .venv and deploy the server to the default inventory (this machine)
+#   make test     lint, unit tests, Molecule (deploy + verify for real) and integration tests
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# auto: the public images when they can be pulled, else the local builds; or upstream / local.
+MLOPS_IMAGE_SOURCE ?= auto
+DEPLOY_ARGS ?=
+
+.PHONY: help venv venv-dev docker images deploy test lint unit molecule integration build clean
+
+help:
+	@grep -E '^#   make' $(MAKEFILE_LIST) | sed 's/^#   //'
+
+$(BIN)/.requirements: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(BIN)/.requirements-dev: requirements.txt requirements-dev.txt $(BIN)/.requirements
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.requirements
+venv-dev: $(BIN)/.requirements-dev
+
+docker:
+	scripts/ensure-docker.sh
+
+images: docker
+	scripts/build-images.sh all
+
+deploy: venv docker
+	@source="$(MLOPS_IMAGE_SOURCE)"; \
+	if [ "$$source" = auto ]; then source="$$(scripts/image-source.sh)"; fi; \
+	extra=(); \
+	if [ "$$source" = local ]; then \
+	  echo "make deploy: no container registry reachable, using the images built by make images"; \
+	  scripts/build-images.sh all; \
+	  extra=(-e mlops_image_source=local -e database_engine=mariadb); \
+	fi; \
+	$(BIN)/ansible-playbook playbooks/run_server.yml "$${extra[@]}" $(DEPLOY_ARGS)
+
+lint: venv-dev
+	$(BIN)/yamllint -s .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint
+	$(MAKE) build
+
+build: venv
+	mkdir -p build
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+unit: venv-dev
+	$(BIN)/pytest tests/unit
+
+molecule: venv-dev images
+	cd $(CURDIR) && $(BIN)/molecule test -s default --destroy never
+
+integration: venv-dev
+	$(BIN)/pytest -p no:cacheprovider tests/integration
+
+test: venv-dev images lint unit molecule integration
+	cd $(CURDIR) && $(BIN)/molecule destroy -s default
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

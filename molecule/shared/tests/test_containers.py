@@ -1,0 +1,65 @@
+"""Every container runs, is healthy, and carries the limits, ports and policies of the inventory."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.onprem.mlops.plugins.filter.sizes import size_to_bytes
+from conftest import SERVICES, container_name, inspect
+
+LIMIT_PREFIX = {
+    "database": "database",
+    "minio": "minio",
+    "zenml": "zenml_server",
+    "gitlab-runner": "gitlab_runner",
+}
+PORTS = {
+    "database": [("database_port", "3306/tcp")],
+    "minio": [("minio_api_port", "9000/tcp"), ("minio_console_port", "9001/tcp")],
+    "zenml": [("zenml_server_port", "8080/tcp")],
+    "gitlab-runner": [],
+}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_container_running_and_healthy(host, stack_vars, service):
+    state = inspect(host, container_name(stack_vars, service))["State"]
+    assert state["Running"]
+    assert state["Health"]["Status"] == "healthy"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_limits_equal_the_inventory(host, stack_vars, service):
+    prefix = LIMIT_PREFIX[service]
+    host_config = inspect(host, container_name(stack_vars, service))["HostConfig"]
+    assert host_config["Memory"] == size_to_bytes(stack_vars[f"{prefix}_memory"])
+    assert host_config["NanoCpus"] == int(float(stack_vars[f"{prefix}_cpus"]) * 1e9)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_restart_policy_labels_and_network(host, stack_vars, service):
+    details = inspect(host, container_name(stack_vars, service))
+    assert details["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert details["Config"]["Labels"]["org.onprem-mlops.stack"] == stack_vars["mlops_stack_name"]
+    assert stack_vars["mlops_network_name"] in details["NetworkSettings"]["Networks"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_ports_bound_to_the_configured_address(host, stack_vars, service):
+    bindings = inspect(host, container_name(stack_vars, service))["HostConfig"]["PortBindings"] or {}
+    expected = {
+        container_port: [{"HostIp": stack_vars["mlops_bind_address"], "HostPort": str(stack_vars[variable])}]
+        for variable, container_port in PORTS[service]
+    }
+    assert bindings == expected
+
+
+@pytest.mark.parametrize(("service", "mount_point"), [("database", "/var/lib/mysql"), ("minio", "/data")])
+def test_data_on_named_volumes(host, stack_vars, service, mount_point):
+    mounts = inspect(host, container_name(stack_vars, service))["Mounts"]
+    assert any(m["Type"] == "volume" and m["Destination"] == mount_point for m in mounts)
+
+
+def test_listening_only_on_the_bind_address(host, stack_vars):
+    for variable in ("database_port", "minio_api_port", "zenml_server_port"):
+        socket = host.socket(f"tcp://{stack_vars['mlops_bind_address']}:{stack_vars[variable]}")
+        assert socket.is_listening

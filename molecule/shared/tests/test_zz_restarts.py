@@ -1,0 +1,67 @@
+"""After restarting every container, then the Docker daemon, the stack is healthy and has kept its data.
+
+Runs last (file name): it restarts everything the other tests use.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from clients import ZenMLSession, query, s3_client
+from conftest import SERVICES, container_name, wait_all_healthy
+
+MARK = uuid.uuid4().hex[:12]
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _restart_docker_daemon(host) -> None:
+    command = os.environ.get("MLOPS_TEST_DOCKERD_RESTART")
+    if command:
+        host.run_expect([0], command)
+    elif host.file("/run/systemd/system").is_directory:
+        host.run_expect([0], "systemctl restart docker")
+    else:
+        host.run_expect([0], str(REPO / "scripts" / "dockerd.sh") + " restart")
+
+
+def _write_data(stack_vars, secrets) -> None:
+    root = ("root", secrets["database_root_password"])
+    query(stack_vars, *root, "CREATE DATABASE IF NOT EXISTS persistence_check")
+    query(stack_vars, *root, "CREATE TABLE IF NOT EXISTS persistence_check.marks (mark VARCHAR(32) PRIMARY KEY)")
+    query(stack_vars, *root, "INSERT INTO persistence_check.marks VALUES (%s)", (MARK,))
+    minio = s3_client(stack_vars, "root", secrets["minio_root_password"])
+    minio.put_object("shared", f"persistence-check/{MARK}", io.BytesIO(MARK.encode()), len(MARK))
+    zenml = ZenMLSession(stack_vars, "root", secrets["zenml_admin_password"])
+    zenml.create_stack_from_defaults(f"persist-{MARK}")
+
+
+def _assert_data_kept(stack_vars, secrets) -> None:
+    sql = "SELECT COUNT(*) FROM persistence_check.marks WHERE mark = %s"
+    assert query(stack_vars, "root", secrets["database_root_password"], sql, (MARK,)) == [(1,)]
+    minio = s3_client(stack_vars, "root", secrets["minio_root_password"])
+    assert minio.get_object("shared", f"persistence-check/{MARK}").read() == MARK.encode()
+    zenml = ZenMLSession(stack_vars, "root", secrets["zenml_admin_password"])
+    assert f"persist-{MARK}" in zenml.stack_names()
+
+
+@pytest.fixture(scope="module")
+def written(stack_vars, secrets):
+    _write_data(stack_vars, secrets)
+    return True
+
+
+def test_data_survives_container_restarts(host, stack_vars, secrets, written):
+    for service in SERVICES:
+        host.run_expect([0], f"docker restart {container_name(stack_vars, service)}")
+    wait_all_healthy(host, stack_vars)
+    _assert_data_kept(stack_vars, secrets)
+
+
+def test_data_survives_a_docker_daemon_restart(host, stack_vars, secrets, written):
+    _restart_docker_daemon(host)
+    wait_all_healthy(host, stack_vars)
+    _assert_data_kept(stack_vars, secrets)
