@@ -45,6 +45,9 @@ readonly MINIO_TAG=RELEASE.2025-10-15T17-29-55Z-git7aac2a2
 readonly GITLAB_RUNNER_MODULE=gitlab.com/gitlab-org/gitlab-runner
 readonly GITLAB_RUNNER_MODULE_VERSION=v1.11.1-0.20260903214710-fc1f1862bd91
 
+# debootstrap lives in /usr/sbin, which is not on every root PATH (e.g. after plain `su`).
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
 readonly LABEL_KEY=org.onprem-mlops.context-hash
 readonly ALL_TARGETS=(base python mariadb minio zenml-server gitlab-runner)
 
@@ -367,7 +370,7 @@ gitlab_runner_tag() {
 
 gitlab_runner_binary() {
   local out="$CACHE_DIR/gobin-gitlab-runner/gitlab-runner" logfile="$LOG_DIR/gitlab-runner-go.log"
-  local moddir src rev when ver ns=gitlab.com/gitlab-org/gitlab-runner/common
+  local moddir src rev when ver refused ns=gitlab.com/gitlab-org/gitlab-runner/common
   command -v go >/dev/null 2>&1 || {
     log "no Go toolchain to build gitlab-runner (set MLOPS_GITLAB_RUNNER_BINARY to use a binary)"
     return 1
@@ -402,8 +405,15 @@ gitlab_runner_binary() {
         -ldflags "-s -w -X $ns.NAME=gitlab-runner -X $ns.VERSION=$ver -X $ns.REVISION=$rev -X $ns.BRANCH=main -X $ns.BUILT=$when" \
         -o "$out.tmp" .
   ); then
-    show_log_tail "$logfile"
-    rm -f "$out.tmp"
+    rm -rf "$out.tmp" "$src"
+    refused="$(sed -n 's|.*reading https://proxy.golang.org/\(.*\)/@v/\(.*\)\.[a-z]*: 403 Forbidden.*|\1@\2|p' "$logfile" |
+      sort -u | tr '\n' ' ')"
+    if [[ -n $refused ]]; then
+      log "gitlab-runner: the Go module proxy refuses (403 \"This module version is not available\")" \
+        "these dependencies: $refused(full log: $logfile)"
+    else
+      show_log_tail "$logfile"
+    fi
     return 1
   fi
   mv "$out.tmp" "$out"

@@ -15,7 +15,7 @@ _COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
 if str(_COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(_COLLECTIONS))
 
-SERVICES = ("database", "minio", "zenml", "gitlab-runner")
+SERVICES = ("database", "minio", "zenml")
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,11 @@ LIMIT_PREFIX = {
     "database": "database",
     "minio": "minio",
     "zenml": "zenml_server",
-    "gitlab-runner": "gitlab_runner",
 }
 PORTS = {
     "database": [("database_port", "3306/tcp")],
     "minio": [("minio_api_port", "9000/tcp"), ("minio_console_port", "9001/tcp")],
     "zenml": [("zenml_server_port", "8080/tcp")],
-    "gitlab-runner": [],
 }
 
 
@@ -63,3 +61,8 @@ def test_listening_only_on_the_bind_address(host, stack_vars):
     for variable in ("database_port", "minio_api_port", "zenml_server_port"):
         socket = host.socket(f"tcp://{stack_vars['mlops_bind_address']}:{stack_vars[variable]}")
         assert socket.is_listening
+
+
+def test_no_runner_without_a_token(host, stack_vars):
+    assert stack_vars["gitlab_runner_token"] == ""
+    assert host.run(f"docker inspect {container_name(stack_vars, 'gitlab-runner')}").rc != 0

@@ -29,15 +29,3 @@ def test_secrets_unchanged_by_the_second_run(credentials_dir):
     runs = (credentials_dir / "converge-checksums.log").read_text(encoding="utf-8").split()
     assert len(runs) >= 2, "converge and idempotence should both have recorded the credentials"
     assert len(set(runs)) == 1
-
-
-def test_runner_config_private_and_limited(host, stack_vars):
-    config = host.file(f"/etc/{stack_vars['mlops_stack_name']}/gitlab-runner/config.toml")
-    assert config.mode == 0o600
-    assert config.user == "root"
-    text = config.content_string
-    assert f'memory = "{stack_vars["gitlab_runner_job_memory"]}"' in text
-    assert f'cpus = "{stack_vars["gitlab_runner_job_cpus"]}"' in text
-    assert f"concurrent = {stack_vars['gitlab_runner_concurrent']}" in text
-    assert 'Type = "s3"' in text
-    assert "gitlab-runner-cache" in text
