@@ -102,7 +102,7 @@ def parse_size(value: Any) -> int:
     elif isinstance(value, float) and value.is_integer():
         size = int(value)
     elif isinstance(value, str):
-        if value.strip().lower() in ("", "none", "0"):
+        if value.strip().lower() in ("", "none"):
             return 0
         match = _SIZE_RE.match(value)
         unit = match.group(2).lower() if match else None
@@ -180,23 +180,24 @@ def canonical_policy(document: dict | str | None) -> dict | None:
     return result
 
 
-def admin_error_code(exc: Exception) -> str:
-    """The ``Code`` MinIO put in the JSON body of an admin API error (empty if there is none)."""
+def _admin_error_body(exc: Exception) -> dict:
+    """The JSON body of an admin API error ({Code, Message, ...}); MinIO answers plain text rarely."""
+    text = getattr(exc, "_body", "") or "{}"
     try:
-        body = json.loads(getattr(exc, "_body", "") or "{}")
+        body = json.loads(text)
     except ValueError:
-        return ""
-    return str(body.get("Code", "")) if isinstance(body, dict) else ""
+        return {"Message": text}
+    return body if isinstance(body, dict) else {"Message": text}
+
+
+def admin_error_code(exc: Exception) -> str:
+    """The ``Code`` MinIO put in the body of an admin API error (empty if there is none)."""
+    return str(_admin_error_body(exc).get("Code", ""))
 
 
 def _admin_error_message(exc: Exception) -> str:
     status = str(getattr(exc, "_code", ""))
-    try:
-        body = json.loads(getattr(exc, "_body", "") or "{}")
-    except ValueError:
-        body = {"Message": getattr(exc, "_body", "")}
-    if not isinstance(body, dict):
-        body = {"Message": str(body)}
+    body = _admin_error_body(exc)
     code = str(body.get("Code", ""))
     text = f"MinIO admin API answered HTTP {status} {code}: {body.get('Message', '')}".rstrip(": ")
     if status in ("401", "403") or code in _CREDENTIAL_CODES:
@@ -348,7 +349,6 @@ def _build_clients(params: dict) -> MinioClients:
         secure=secure,
         http_client=http,
     )
-    admin.set_app_info("onprem.mlops", "1")
     return MinioClients(
         admin,
         account_client(params["access_key"], params["secret_key"]),
@@ -368,9 +368,6 @@ class Plan:
 
     def __bool__(self) -> bool:
         return bool(self._steps)
-
-    def __len__(self) -> int:
-        return len(self._steps)
 
     def run(self, check_mode: bool) -> None:
         if check_mode:

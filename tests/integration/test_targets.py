@@ -13,26 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from integration_targets import SERVICE_VARIABLES, TARGETS, markers, services, targets
 
 REPO = Path(__file__).resolve().parents[2]
-TARGETS = REPO / "tests" / "integration" / "targets"
-
-# The environment variables that locate each service's test server.
-SERVICE_VARIABLES = {
-    "minio": ("MLOPS_TEST_MINIO_ENDPOINT", "MLOPS_TEST_MINIO_ACCESS_KEY", "MLOPS_TEST_MINIO_SECRET_KEY"),
-}
-
-
-def _service(target: str) -> str:
-    return target.split("_", 1)[0]
-
-
-def _targets() -> list:
-    return [
-        pytest.param(path.name, id=path.name, marks=getattr(pytest.mark, _service(path.name)))
-        for path in sorted(TARGETS.iterdir())
-        if (path / "tasks" / "main.yml").is_file()
-    ]
 
 
 def _ansible_playbook() -> str:
@@ -40,14 +23,23 @@ def _ansible_playbook() -> str:
     return str(beside_python) if beside_python.exists() else shutil.which("ansible-playbook") or "ansible-playbook"
 
 
-@pytest.mark.parametrize("target", _targets())
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param(path.name, id=path.name, marks=[getattr(pytest.mark, marker) for marker in sorted(markers(path))])
+        for path in targets()
+    ],
+)
 def test_target(target: str) -> None:
-    service = _service(target)
-    if service not in SERVICE_VARIABLES:
-        pytest.fail(f"target {target}: no variables known for service {service!r}; add them to SERVICE_VARIABLES")
-    missing = [name for name in SERVICE_VARIABLES[service] if not os.environ.get(name)]
-    if missing:
-        pytest.fail(f"target {target} needs a real {service} server: set {', '.join(missing)}")
+    for service in sorted(services(TARGETS / target)):
+        if service not in SERVICE_VARIABLES:
+            pytest.fail(
+                f"target {target} uses mlops_test_{service}_* variables: list the {service} environment "
+                "variables in SERVICE_VARIABLES (integration_targets.py) and read them in run_target.yml"
+            )
+        missing = [name for name in SERVICE_VARIABLES[service] if not os.environ.get(name)]
+        if missing:
+            pytest.fail(f"target {target} needs a real {service} server: set {', '.join(missing)}")
     completed = subprocess.run(
         [_ansible_playbook(), "tests/integration/run_target.yml", "-e", f"target={target}"],
         cwd=REPO,

@@ -248,7 +248,7 @@ def test_user_secret_is_compared_by_logging_in(
     checked = ensure_user(clients, user_params(update_password=update_password, password=password), True)
     assert clients.fake_admin.writes == []
     outcome = ensure_user(clients, user_params(update_password=update_password, password=password), False)
-    assert runs["check"]["changed"] is changed is outcome["changed"] is outcome["password_changed"]
+    assert checked["changed"] is changed is outcome["changed"] is outcome["password_changed"]
     assert clients.fake_admin.writes == writes
     assert clients.fake_admin.users["alice"]["secret"] == (password if changed else "alice-secret-1")
     assert clients.fake_admin.users["alice"]["status"] == status

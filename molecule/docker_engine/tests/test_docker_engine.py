@@ -1,0 +1,54 @@
+"""The docker role on a fresh Debian 12 machine: engine installed, running under systemd, network, group."""
+
+import json
+
+NETWORK = "mlops-engine-test"
+IMAGE = "mlops-engine-test:local"
+# No registry is reachable: the test image is the instance's own dash and the libraries it loads.
+IMPORT_IMAGE = (
+    "tar -ch -C / usr/bin/dash $(ldd /usr/bin/dash | grep -o '/[^ ]*' | sed 's|^/||') 2>/dev/null"
+    f" | docker import - {IMAGE}"
+)
+
+
+def test_engine_comes_from_the_distribution(host):
+    assert host.package("docker.io").is_installed
+
+
+def test_engine_runs_under_systemd_and_starts_at_boot(host):
+    docker = host.service("docker")
+    assert docker.is_running
+    assert docker.is_enabled
+    assert host.check_output("systemctl is-active docker") == "active"
+
+
+def test_engine_answers(host):
+    assert host.check_output("docker info --format '{{.ServerVersion}}'")
+
+
+def test_stack_network_is_a_labelled_bridge(host):
+    network = json.loads(host.check_output(f"docker network inspect {NETWORK}"))[0]
+    assert network["Driver"] == "bridge"
+    assert network["Labels"]["org.onprem-mlops.stack"] == "mlops-engine-test"
+
+
+def test_listed_user_is_in_the_docker_group(host):
+    assert "docker" in host.user("student").groups
+    assert "docker" not in host.user("outsider").groups
+
+
+def test_listed_user_runs_a_container_on_the_stack_network(host):
+    host.check_output(IMPORT_IMAGE)
+    try:
+        out = host.check_output(
+            f"runuser -u student -- docker run --rm --network {NETWORK} {IMAGE} /usr/bin/dash -c 'echo ok'"
+        )
+        assert out == "ok"
+    finally:
+        host.run(f"docker image rm -f {IMAGE}")
+
+
+def test_unlisted_user_cannot_reach_the_engine(host):
+    denied = host.run("runuser -u outsider -- docker ps")
+    assert denied.rc != 0
+    assert "permission denied" in denied.stderr

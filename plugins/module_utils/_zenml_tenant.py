@@ -1,0 +1,660 @@
+# Copyright: onprem.mlops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of the zenml_tenant module: a person's ZenML account, private secrets, components and stack.
+
+What ZenML 0.98 does that shapes this code:
+
+- Everything a request creates is owned by the account that sends it (the server overwrites the ``user``
+  of a request), so secrets, components and the stack are created with the person's own login.
+- A private secret is visible only to its owner: the admin gets 404 for it on GET, PUT and DELETE, and it
+  is missing from the admin's lists. So are the values behind a component's ``{{secret.key}}``
+  references, which the server resolves as the caller when a component is created or updated.
+- Without RBAC (the open-source server) any account can read, change and delete any stack and
+  component, so the admin reads and removes those directly.
+- Deleting an account that owns anything (secrets, components, stacks, pipeline runs, artifacts...) is
+  refused, nothing cascades; nobody, not even an admin, can set another account's password. An admin
+  can deactivate an account, which returns an activation token, and the token activates it again with a
+  new password. That is how a password is reset, and how an account whose password is unknown is
+  entered to delete its private secrets.
+"""
+
+import re
+import secrets as _random
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.onprem.mlops.plugins.module_utils.zenml import (
+    SECRET_CHANGED_PLACEHOLDER,
+    SECRET_PLACEHOLDER,
+    ZenmlApiError,
+    ZenmlClient,
+    ZenmlModuleError,
+)
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9]{2,31}$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_HTTP_URL_RE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+ARTIFACT_STORE = "artifact_store"
+EXPERIMENT_TRACKER = "experiment_tracker"
+ORCHESTRATOR = "orchestrator"
+ROLES = {"developer": False, "administrator": True}
+_PRESENT_FIELDS = ("password", "s3_access_key", "s3_secret_key", "s3_bucket", "mlflow_username", "mlflow_password")
+# The parts of ZenML's answer to an account that still owns resources it refuses to delete.
+_OWNS_RESOURCES = "owns"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    type: str
+    flavor: str
+    configuration: dict
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """What one person should have in ZenML."""
+
+    name: str
+    is_admin: bool = False
+    password: str | None = None
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    components: tuple[Component, ...] = ()
+
+    @property
+    def role(self) -> str:
+        return role_name(self.is_admin)
+
+    @property
+    def stack(self) -> str:
+        return f"{self.name}-stack"
+
+
+@dataclass
+class Current:
+    """What the server holds for one person; ``secrets`` is None when they could not be read."""
+
+    user: dict | None = None
+    components: dict[str, dict] = field(default_factory=dict)
+    stack: dict | None = None
+    secrets: dict[str, dict] | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write that brings a person's resources to the desired state."""
+
+    action: str
+    kind: str
+    name: str
+    data: Any = None
+
+    def describe(self) -> str:
+        return f"{self.action} {self.kind} {self.name}"
+
+
+def role_name(is_admin: bool) -> str:
+    return "administrator" if is_admin else "developer"
+
+
+def names(user: str) -> dict[str, str]:
+    """The names of a person's resources, all derived from the user name."""
+    return {
+        "s3_secret": f"{user}-s3",
+        "mlflow_secret": f"{user}-mlflow",
+        ARTIFACT_STORE: f"{user}-artifact-store",
+        EXPERIMENT_TRACKER: f"{user}-mlflow",
+        ORCHESTRATOR: f"{user}-orchestrator",
+        "stack": f"{user}-stack",
+    }
+
+
+def artifact_path(bucket: str, prefix: str) -> str:
+    prefix = prefix.strip("/")
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
+def tenant(entry: dict, params: dict) -> Tenant:
+    """The desired state of one entry of ``users`` (only the name and password matter for removal)."""
+    name = entry["name"]
+    if params["state"] == "absent":
+        return Tenant(name=name, password=entry.get("password"))
+    resource = names(name)
+    secret_values = {
+        resource["s3_secret"]: {
+            "aws_access_key_id": entry["s3_access_key"],
+            "aws_secret_access_key": entry["s3_secret_key"],
+        },
+        resource["mlflow_secret"]: {"username": entry["mlflow_username"], "password": entry["mlflow_password"]},
+    }
+    mlflow_secret = resource["mlflow_secret"]
+    components = (
+        Component(
+            resource[ARTIFACT_STORE],
+            ARTIFACT_STORE,
+            "s3",
+            {
+                "path": artifact_path(entry["s3_bucket"], params["artifact_path_prefix"] or ""),
+                "authentication_secret": resource["s3_secret"],
+                "client_kwargs": {"endpoint_url": params["s3_endpoint_url"]},
+            },
+        ),
+        Component(
+            resource[EXPERIMENT_TRACKER],
+            EXPERIMENT_TRACKER,
+            "mlflow",
+            {
+                "tracking_uri": params["mlflow_tracking_uri"],
+                "tracking_username": f"{{{{{mlflow_secret}.username}}}}",
+                "tracking_password": f"{{{{{mlflow_secret}.password}}}}",
+            },
+        ),
+        Component(resource[ORCHESTRATOR], ORCHESTRATOR, "local", {}),
+    )
+    return Tenant(
+        name=name,
+        is_admin=ROLES[entry["role"]],
+        password=entry["password"],
+        secrets=secret_values,
+        components=components,
+    )
+
+
+def validate(params: dict) -> list[Tenant]:
+    """Check every entry before anything changes; return the desired state of each person."""
+    entries = params["users"] or []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        name = entry.get("name") or ""
+        label = f"users[{index}] ({name or 'no name'})"
+        if not NAME_RE.match(name):
+            problems.append(
+                f"{label}: the name must match {NAME_RE.pattern} (a lowercase letter, then 2 to 31 "
+                "lowercase letters or digits)"
+            )
+        if name in seen:
+            problems.append(f"{label}: {name} is listed twice")
+        seen.add(name)
+        if name == params["admin_username"]:
+            problems.append(f"{label}: {name} is the admin account the module logs in with; it cannot manage itself")
+        if params["state"] == "present":
+            problems.extend(_present_problems(label, entry))
+    if params["state"] == "present":
+        problems.extend(_option_problems(params))
+    if problems:
+        raise ZenmlModuleError("; ".join(problems))
+    return [tenant(entry, params) for entry in entries]
+
+
+def _present_problems(label: str, entry: dict) -> list[str]:
+    problems = [f"{label}: {key} is required with state=present" for key in _PRESENT_FIELDS if not entry.get(key)]
+    bucket = entry.get("s3_bucket")
+    if bucket and not _BUCKET_RE.match(bucket):
+        problems.append(f"{label}: s3_bucket {bucket!r} is not a valid S3 bucket name")
+    return problems
+
+
+def _option_problems(params: dict) -> list[str]:
+    problems = []
+    if not _HTTP_URL_RE.match(params["s3_endpoint_url"] or ""):
+        problems.append(f"s3_endpoint_url {params['s3_endpoint_url']!r} must be http://host[:port] or https://...")
+    if not params["mlflow_tracking_uri"]:
+        problems.append("mlflow_tracking_uri must not be empty")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def _user(answer: dict) -> dict:
+    body = answer.get("body") or {}
+    return {
+        "id": answer["id"],
+        "name": answer["name"],
+        "is_admin": bool(body.get("is_admin")),
+        "active": bool(body.get("active")),
+    }
+
+
+def _owner(answer: dict) -> str | None:
+    return (answer.get("body") or {}).get("user_id")
+
+
+def _component(answer: dict) -> dict:
+    body = answer.get("body") or {}
+    return {
+        "id": answer["id"],
+        "name": answer["name"],
+        "type": body.get("type"),
+        "flavor": body.get("flavor_name"),
+        "user_id": _owner(answer),
+        "configuration": (answer.get("metadata") or {}).get("configuration") or {},
+    }
+
+
+def _stack(answer: dict) -> dict:
+    components = (answer.get("metadata") or {}).get("components") or {}
+    return {
+        "id": answer["id"],
+        "name": answer["name"],
+        "user_id": _owner(answer),
+        "components": {kind: sorted(item["id"] for item in items) for kind, items in components.items() if items},
+    }
+
+
+def read_user(client: ZenmlClient, name: str) -> dict | None:
+    answer = client.get_or_none(f"/users/{name}", hydrate="false")
+    return _user(answer) if answer else None
+
+
+def read_components(client: ZenmlClient, user: str) -> dict[str, dict]:
+    """The components named like this person's, by type (whoever owns them)."""
+    wanted = names(user)
+    found = client.list_all("/components", name=f"startswith:{user}-", hydrate="true")
+    return {
+        item["type"]: item
+        for item in map(_component, found)
+        if item["type"] in (ARTIFACT_STORE, EXPERIMENT_TRACKER, ORCHESTRATOR) and item["name"] == wanted[item["type"]]
+    }
+
+
+def read_stack(client: ZenmlClient, user: str) -> dict | None:
+    stack_name = names(user)["stack"]
+    found = [item for item in client.list_all("/stacks", name=stack_name, hydrate="true") if item["name"] == stack_name]
+    return _stack(found[0]) if found else None
+
+
+def read_secrets(client: ZenmlClient, token: str, user: dict) -> dict[str, dict]:
+    """This person's private secrets of the module, with their values, read with their own login."""
+    wanted = {names(user["name"])["s3_secret"], names(user["name"])["mlflow_secret"]}
+    found = client.list_all("/secrets", token, name=f"startswith:{user['name']}-", private="true")
+    result = {}
+    for item in found:
+        body = item.get("body") or {}
+        if item["name"] in wanted and body.get("private") and body.get("user_id") == user["id"]:
+            full = client.request("GET", f"/secrets/{item['id']}", token)
+            values = (full.get("body") or {}).get("values") or {}
+            result[item["name"]] = {"id": item["id"], "values": {key: value for key, value in values.items()}}
+    return result
+
+
+# --------------------------------------------------------------------------------------------- planning
+
+
+def plan_account(spec: Tenant, user: dict | None, login_ok: bool, update_password: str) -> list[Step]:
+    """Writes to the account itself: create it, set its role, activate it, reset its password."""
+    if user is None:
+        return [Step("create", "user", spec.name, {"is_admin": spec.is_admin})]
+    steps = []
+    if user["is_admin"] != spec.is_admin:
+        steps.append(Step("update", "user", spec.name, {"is_admin": spec.is_admin}))
+    if not user["active"]:
+        # Activation takes a password anyway; with on_create the current one is kept.
+        steps.append(Step("activate", "user", spec.name, {"set_password": update_password == "always"}))
+    elif not login_ok:
+        if update_password != "always":
+            raise ZenmlModuleError(
+                f"ZenML refuses the login of {spec.name} with the given password, and update_password=on_create "
+                "does not change it; give the current password or use update_password=always to reset it"
+            )
+        steps.append(Step("reset_password", "user", spec.name))
+    return steps
+
+
+def _check_owner(kind: str, item: dict | None, user_id: str | None) -> None:
+    if item is not None and (user_id is None or item["user_id"] != user_id):
+        owner = item["user_id"] or "nobody (a default resource)"
+        raise ZenmlModuleError(
+            f"the {kind} {item['name']} already exists and belongs to {owner}, not to this user; rename or remove it"
+        )
+
+
+def plan_resources(spec: Tenant, user_id: str | None, current: Current) -> list[Step]:
+    """Writes to the secrets, components and stack, made with the person's login, in dependency order."""
+    for item in current.components.values():
+        _check_owner("component", item, user_id)
+    _check_owner("stack", current.stack, user_id)
+    steps = []
+    for secret_name, values in spec.secrets.items():
+        existing = (current.secrets or {}).get(secret_name)
+        if current.secrets is None and user_id is not None:
+            # Check mode before a password reset: the private secrets cannot be read yet.
+            steps.append(Step("write", "secret", secret_name, values))
+        elif existing is None:
+            steps.append(Step("create", "secret", secret_name, values))
+        elif existing["values"] != values:
+            steps.append(Step("update", "secret", secret_name, values))
+    for component in spec.components:
+        existing = current.components.get(component.type)
+        if existing is None:
+            steps.append(Step("create", "component", component.name, component))
+        elif existing["flavor"] != component.flavor:
+            raise ZenmlModuleError(
+                f"the {component.type} {component.name} has flavor {existing['flavor']}, not {component.flavor}; "
+                "ZenML cannot change a flavor: remove the user's resources with state=absent, or the component "
+                "by hand, and run again"
+            )
+        elif existing["configuration"] != component.configuration:
+            steps.append(Step("update", "component", component.name, component))
+    if current.stack is None:
+        steps.append(Step("create", "stack", spec.stack))
+    elif not _stack_matches(spec, current):
+        steps.append(Step("update", "stack", spec.stack))
+    return steps
+
+
+def _stack_matches(spec: Tenant, current: Current) -> bool:
+    if current.stack is None:
+        return False
+    wanted = {}
+    for component in spec.components:
+        existing = current.components.get(component.type)
+        if existing is None:
+            return False
+        wanted[component.type] = [existing["id"]]
+    return current.stack["components"] == wanted
+
+
+def plan_removal(spec: Tenant, current: Current) -> list[Step]:
+    """Deletes in dependency order: stack, components, secrets, then the account."""
+    user = current.user
+    if user is None:
+        return []
+    steps = []
+    if current.stack is not None and current.stack["user_id"] == user["id"]:
+        steps.append(Step("delete", "stack", current.stack["name"], current.stack["id"]))
+    owned = [item for item in current.components.values() if item["user_id"] == user["id"]]
+    steps.extend(Step("delete", "component", item["name"], item["id"]) for item in owned)
+    if current.secrets is not None:
+        steps.extend(Step("delete", "secret", name, item["id"]) for name, item in sorted(current.secrets.items()))
+    elif user["active"] or steps:
+        # Only the owner can see a private secret: enter the account to find and delete them.
+        steps.append(Step("take_over", "user", spec.name))
+    steps.append(Step("delete", "user", spec.name, user["id"]))
+    return steps
+
+
+# ------------------------------------------------------------------------------------------ diff views
+
+
+def current_view(current: Current) -> dict:
+    """The person's resources as the server holds them, without any secret value (diff ``before``)."""
+    if current.user is None:
+        return {}
+    ids = {item["id"]: item["name"] for item in current.components.values()}
+    view: dict = {
+        "role": role_name(current.user["is_admin"]),
+        "active": current.user["active"],
+        "components": {
+            item["name"]: {"type": kind, "flavor": item["flavor"], "configuration": item["configuration"]}
+            for kind, item in sorted(current.components.items())
+            if item["user_id"] == current.user["id"]
+        },
+        "stack": None,
+    }
+    if current.stack is not None and current.stack["user_id"] == current.user["id"]:
+        view["stack"] = {
+            "name": current.stack["name"],
+            "components": {
+                kind: [ids.get(i, i) for i in members] for kind, members in current.stack["components"].items()
+            },
+        }
+    if current.secrets is None:
+        view["secrets"] = "<private to the user, not read>"
+    else:
+        view["secrets"] = {
+            name: {"keys": sorted(item["values"]), "values": SECRET_PLACEHOLDER}
+            for name, item in sorted(current.secrets.items())
+        }
+    return view
+
+
+def desired_view(spec: Tenant, steps: list[Step]) -> dict:
+    """The person's resources after the run, without any secret value (diff ``after``)."""
+    rewritten = {step.name for step in steps if step.kind == "secret" and step.action != "create"}
+    return {
+        "role": spec.role,
+        "active": True,
+        "components": {
+            item.name: {"type": item.type, "flavor": item.flavor, "configuration": item.configuration}
+            for item in sorted(spec.components, key=lambda item: item.type)
+        },
+        "stack": {"name": spec.stack, "components": {item.type: [item.name] for item in spec.components}},
+        "secrets": {
+            name: {
+                "keys": sorted(values),
+                "values": SECRET_CHANGED_PLACEHOLDER if name in rewritten else SECRET_PLACEHOLDER,
+            }
+            for name, values in sorted(spec.secrets.items())
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------- applying
+
+
+@dataclass
+class Run:
+    """A person's run through the server: the login to use and the ids found or created so far."""
+
+    client: ZenmlClient
+    spec: Tenant
+    current: Current
+    check_mode: bool
+    token: str | None = None
+    actions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def user_id(self) -> str | None:
+        return self.current.user["id"] if self.current.user else None
+
+
+def _activate(client: ZenmlClient, user_id: str, password: str | None) -> None:
+    """Deactivate and activate an account again: the admin's only way to set another account's password."""
+    answer = client.request("PUT", f"/users/{user_id}/deactivate")
+    activation = {"activation_token": (answer.get("body") or {}).get("activation_token")}
+    if password is not None:
+        activation["password"] = password
+    client.request("PUT", f"/users/{user_id}/activate", body=activation, anonymous=True)
+
+
+def _apply_account(run: Run, step: Step) -> None:
+    client, spec = run.client, run.spec
+    if step.action == "create":
+        answer = client.request(
+            "POST",
+            "/users",
+            body={"name": spec.name, "password": spec.password, "is_admin": spec.is_admin, "active": True},
+        )
+        run.current.user = _user(answer)
+    elif step.action == "update":
+        client.request("PUT", f"/users/{run.user_id}", body=step.data)
+    elif step.action == "activate":
+        _activate(client, run.user_id, spec.password if step.data["set_password"] else None)
+    elif step.action == "reset_password":
+        _activate(client, run.user_id, spec.password)
+
+
+def _login_after_account_steps(run: Run, steps: list[Step]) -> None:
+    run.token = run.client.login(run.spec.name, run.spec.password)
+    if run.token is not None:
+        return
+    if any(step.action == "activate" for step in steps):
+        # Leave the account deactivated, as it was found, rather than active with a password nobody knows.
+        run.client.request("PUT", f"/users/{run.user_id}/deactivate")
+        raise ZenmlModuleError(
+            f"ZenML refuses the login of {run.spec.name} with the given password once the deactivated account "
+            "is activated again (it was left deactivated); use update_password=always to set the password"
+        )
+    raise ZenmlModuleError(f"ZenML refuses the login of {run.spec.name} right after setting its password")
+
+
+def _apply_resource(run: Run, step: Step) -> None:
+    client, token = run.client, run.token
+    if step.kind == "secret":
+        existing = (run.current.secrets or {}).get(step.name)
+        if existing is None:
+            answer = client.request(
+                "POST", "/secrets", token, body={"name": step.name, "private": True, "values": step.data}
+            )
+            run.current.secrets = {**(run.current.secrets or {}), step.name: {"id": answer["id"], "values": step.data}}
+        else:
+            client.request("PUT", f"/secrets/{existing['id']}", token, body={"values": step.data})
+    elif step.kind == "component":
+        component: Component = step.data
+        existing = run.current.components.get(component.type)
+        if existing is None:
+            body = {
+                "name": component.name,
+                "type": component.type,
+                "flavor": component.flavor,
+                "configuration": component.configuration,
+            }
+            run.current.components[component.type] = _component(client.request("POST", "/components", token, body=body))
+        else:
+            client.request(
+                "PUT", f"/components/{existing['id']}", token, body={"configuration": component.configuration}
+            )
+    elif step.kind == "stack":
+        members = {item.type: [run.current.components[item.type]["id"]] for item in run.spec.components}
+        if run.current.stack is None:
+            answer = client.request("POST", "/stacks", token, body={"name": step.name, "components": members})
+            run.current.stack = _stack(answer)
+        else:
+            client.request("PUT", f"/stacks/{run.current.stack['id']}", token, body={"components": members})
+
+
+def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, check_mode: bool) -> dict:
+    """Bring one person's account and resources to the desired state; return the per-user result."""
+    run = Run(client, spec, Current(user=read_user(client, spec.name)), check_mode)
+    user = run.current.user
+    if user is not None and user["active"]:
+        run.token = client.login(spec.name, spec.password)
+    account_steps = plan_account(spec, user, run.token is not None, update_password)
+    if not check_mode:
+        for step in account_steps:
+            _apply_account(run, step)
+        if run.token is None:
+            _login_after_account_steps(run, account_steps)
+    run.current.components = read_components(client, spec.name)
+    run.current.stack = read_stack(client, spec.name)
+    if run.token is not None:
+        run.current.secrets = read_secrets(client, run.token, run.current.user)
+    before = current_view(Current(user, run.current.components, run.current.stack, run.current.secrets))
+    resource_steps = plan_resources(spec, run.user_id, run.current)
+    if not check_mode:
+        for step in resource_steps:
+            _apply_resource(run, step)
+    steps = account_steps + resource_steps
+    password_changed = any(step.action == "reset_password" for step in steps)
+    after = desired_view(spec, steps)
+    if password_changed:
+        before, after = {**before, "password": SECRET_PLACEHOLDER}, {**after, "password": SECRET_CHANGED_PLACEHOLDER}
+    return {
+        "result": _present_result(run, steps, password_changed),
+        "before": before,
+        "after": after,
+    }
+
+
+def _ref(item: dict | None, name: str) -> dict:
+    return {"name": name, "id": item["id"] if item else None}
+
+
+def _present_result(run: Run, steps: list[Step], password_changed: bool) -> dict:
+    resource = names(run.spec.name)
+    components, secrets = run.current.components, run.current.secrets or {}
+    return {
+        "name": run.spec.name,
+        "state": "present",
+        "changed": bool(steps),
+        "role": run.spec.role,
+        "password_changed": password_changed,
+        "user": _ref(run.current.user, run.spec.name),
+        "stack": _ref(run.current.stack, resource["stack"]),
+        "components": {
+            kind: _ref(components.get(kind), resource[kind])
+            for kind in (ARTIFACT_STORE, EXPERIMENT_TRACKER, ORCHESTRATOR)
+        },
+        "secrets": {
+            purpose: _ref(secrets.get(resource[f"{purpose}_secret"]), resource[f"{purpose}_secret"])
+            for purpose in ("s3", "mlflow")
+        },
+        "actions": [step.describe() for step in steps],
+    }
+
+
+def remove(client: ZenmlClient, spec: Tenant, check_mode: bool) -> dict:
+    """Delete one person's stack, components, private secrets and account; return the per-user result."""
+    current = Current(user=read_user(client, spec.name))
+    if current.user is None:
+        return {"result": _absent_result(spec, [], "absent", []), "before": {}, "after": {}}
+    current.components = read_components(client, spec.name)
+    current.stack = read_stack(client, spec.name)
+    token = client.login(spec.name, spec.password) if spec.password and current.user["active"] else None
+    if token is not None:
+        current.secrets = read_secrets(client, token, current.user)
+    before = current_view(current)
+    steps = plan_removal(spec, current)
+    if check_mode:
+        return {"result": _absent_result(spec, steps, "deleted", []), "before": before, "after": {}}
+    account, done, warnings = _apply_removal(client, spec, current, steps, token)
+    return {"result": _absent_result(spec, done, account, warnings), "before": before, "after": {}}
+
+
+def _apply_removal(
+    client: ZenmlClient, spec: Tenant, current: Current, steps: list[Step], token: str | None
+) -> tuple[str, list[Step], list[str]]:
+    done: list[Step] = []
+    entered = False
+    for step in steps:
+        if step.action == "take_over":
+            password = _random.token_urlsafe(24)
+            _activate(client, current.user["id"], password)
+            token = client.login(spec.name, password)
+            entered = True
+            done.append(step)
+            for name, item in sorted(read_secrets(client, token, current.user).items()):
+                client.request("DELETE", f"/secrets/{item['id']}", token)
+                done.append(Step("delete", "secret", name, item["id"]))
+        elif step.kind == "user":
+            return _delete_account(client, spec, current, done, entered)
+        else:
+            client.request("DELETE", f"/{step.kind}s/{step.data}", token if step.kind == "secret" else None)
+            done.append(step)
+    return "deleted", done, []
+
+
+def _delete_account(
+    client: ZenmlClient, spec: Tenant, current: Current, done: list[Step], entered: bool
+) -> tuple[str, list[Step], list[str]]:
+    user = current.user
+    try:
+        client.request("DELETE", f"/users/{user['id']}")
+    except ZenmlApiError as exc:
+        if exc.kind != "IllegalOperationError" or _OWNS_RESOURCES not in exc.detail:
+            raise
+        warning = (
+            f"ZenML keeps the account {spec.name} because it still owns other resources (pipeline runs, "
+            "artifacts, models or secrets of its own); it is deactivated and cannot log in. Delete those "
+            "resources and run again to remove it."
+        )
+        if user["active"] or entered:
+            client.request("PUT", f"/users/{user['id']}/deactivate")
+            done.append(Step("deactivate", "user", spec.name))
+        return "deactivated", done, [warning]
+    done.append(Step("delete", "user", spec.name, user["id"]))
+    return "deleted", done, []
+
+
+def _absent_result(spec: Tenant, steps: list[Step], account: str, warnings: list[str]) -> dict:
+    return {
+        "name": spec.name,
+        "state": "absent",
+        "changed": bool(steps),
+        "account": account,
+        "actions": [step.describe() for step in steps],
+        "warnings": warnings,
+    }

@@ -1,0 +1,333 @@
+#!/usr/bin/python
+# Copyright: onprem.mlops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: zenml_tenant
+short_description: Give people their own ZenML account, private secrets, components and stack
+version_added: 0.1.0
+description:
+  - For each person in O(users), create or remove a ZenML account and, owned by that account, two
+    private secrets, three stack components and a stack that uses them, through ZenML's REST API.
+  - "With O(state=present) every person C(NAME) gets: the account C(NAME) (an admin for
+    V(administrator)); the private secrets C(NAME-s3) (keys C(aws_access_key_id),
+    C(aws_secret_access_key)) and C(NAME-mlflow) (keys C(username), C(password)); the components
+    C(NAME-artifact-store) (flavor C(s3), path C(s3://BUCKET/PREFIX), credentials through its
+    C(authentication_secret)), C(NAME-mlflow) (experiment tracker, flavor C(mlflow), credentials as
+    C({{NAME-mlflow.username}}) and C({{NAME-mlflow.password}}) references) and C(NAME-orchestrator)
+    (flavor C(local)); and the stack C(NAME-stack) made of the three."
+  - The secrets, components and stack are created and changed with the person's own login, so that the
+    person owns them and only the person (and the person's pipeline runs) can read the private secrets.
+  - Each resource is read and compared first; only what is missing or differs is written, and nothing is
+    duplicated. A person whose resources were only partly created is completed by the next run.
+author:
+  - onprem.mlops contributors
+extends_documentation_fragment:
+  - onprem.mlops.zenml
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Reports what would change without writing anything.
+      - When a password would be reset first, the person's private secrets cannot be read yet and are
+        reported as V(write) actions.
+  diff_mode:
+    support: full
+    description:
+      - Returns, per person, the role, the secrets (key names only), the components with their
+        configuration and the stack before and after. Secret values and passwords never appear; a value
+        or password that changes shows as a placeholder.
+  idempotent:
+    support: full
+    description:
+      - A second run with the same options reports no change. With O(state=absent), a kept account (see
+        O(state)) is reported as changed by check mode but not by the run itself.
+options:
+  users:
+    description:
+      - The people to manage. With O(state=absent) only O(users[].name) and, optionally,
+        O(users[].password) are used.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - ZenML user name; also the prefix of the person's resource names.
+          - A lowercase letter followed by 2 to 31 lowercase letters or digits. All entries are checked
+            before anything changes.
+        type: str
+        required: true
+      role:
+        description:
+          - V(administrator) makes the account a ZenML admin, which in ZenML OSS can also manage users
+            and the server's settings. V(developer) is an ordinary account.
+          - ZenML OSS has no RBAC, so either role can read and change other people's stacks, components
+            and non-private secrets; only private secrets are personal.
+        type: str
+        choices: [developer, administrator]
+        default: developer
+      password:
+        description:
+          - Password of the account. Required with O(state=present); the module logs in with it to
+            create the person's resources.
+          - With O(state=absent) it is used, if it works, to read the person's private secrets before
+            deleting them; otherwise the module enters the account as described in O(state).
+        type: str
+      s3_access_key:
+        description:
+          - S3 access key the artifact store uses, stored in the secret C(NAME-s3). Required with
+            O(state=present).
+        type: str
+      s3_secret_key:
+        description:
+          - S3 secret key, stored in the secret C(NAME-s3). Required with O(state=present).
+        type: str
+      s3_bucket:
+        description:
+          - Bucket of the artifact store. Required with O(state=present).
+        type: str
+      mlflow_username:
+        description:
+          - User name the experiment tracker sends to MLflow, stored in the secret C(NAME-mlflow).
+            Required with O(state=present).
+          - ZenML's MLflow flavor refuses an http(s) tracking URI without credentials, even one on localhost.
+        type: str
+      mlflow_password:
+        description:
+          - Password the experiment tracker sends to MLflow, stored in the secret C(NAME-mlflow).
+            Required with O(state=present).
+        type: str
+  state:
+    description:
+      - V(present) creates or updates each person's account and resources.
+      - V(absent) deletes the stack, the three components, the two secrets and the account. ZenML hides
+        private secrets from the admin and refuses to delete an account that owns anything; without a
+        working O(users[].password), the module deactivates the account, activates it again with a random
+        password, logs in with it and deletes the secrets.
+      - An account that still owns other resources (pipeline runs, artifacts, models, secrets of its own)
+        cannot be deleted; it is left deactivated, so nobody can log in with it, and the task warns. Such
+        an account, deactivated and without the module's stack and components, counts as removed.
+    type: str
+    choices: [present, absent]
+    default: present
+  update_password:
+    description:
+      - V(on_create) sets the password only when the account is created. A run that cannot log in with
+        O(users[].password) then fails, because the module needs the person's login.
+      - V(always) resets the password when the login with O(users[].password) is refused. ZenML lets
+        nobody set another account's password; the module deactivates the account and activates it with
+        the new password, which also ends the person's sessions.
+    type: str
+    choices: [always, on_create]
+    default: on_create
+  s3_endpoint_url:
+    description:
+      - S3 endpoint the artifact store uses (its C(client_kwargs.endpoint_url)), as pipeline steps see it.
+      - The default is MinIO on the stack's Docker network, where the CI jobs run.
+    type: str
+    default: http://minio:9000
+  mlflow_tracking_uri:
+    description:
+      - Tracking URI of the experiment tracker. The default fits CI jobs that start their own MLflow server.
+    type: str
+    default: http://127.0.0.1:5000
+  artifact_path_prefix:
+    description:
+      - Prefix inside each person's bucket; artifacts go to C(s3://BUCKET/PREFIX). Empty means the bucket root.
+    type: str
+    default: zenml
+notes:
+  - Passwords are checked by logging in, which costs the server a bcrypt hash (about 0.4 s on one CPU).
+    A person's first run costs two (creation and login), later runs one; the run time of a large class is
+    bound by this.
+  - The stack is made of exactly the three components; other components added to it are removed. The
+    components' configuration is exactly the one above; other settings are removed.
+  - The module refuses components or a stack with the person's names that another account owns.
+seealso:
+  - module: onprem.mlops.minio_user
+  - name: ZenML secrets
+    description: Private secrets and secret references in component configuration.
+    link: https://docs.zenml.io/concepts/secrets
+"""
+
+EXAMPLES = r"""
+- name: Give the class their ZenML resources
+  onprem.mlops.zenml_tenant:
+    server_url: http://127.0.0.1:8080
+    admin_username: root
+    admin_password: "{{ zenml_admin_password }}"
+    users:
+      - name: alice
+        password: "{{ vault_passwords.alice }}"
+        s3_access_key: alice
+        s3_secret_key: "{{ vault_s3_keys.alice }}"
+        s3_bucket: alice
+        mlflow_username: alice
+        mlflow_password: "{{ vault_mlflow_passwords.alice }}"
+      - name: teacher
+        role: administrator
+        password: "{{ vault_passwords.teacher }}"
+        s3_access_key: teacher
+        s3_secret_key: "{{ vault_s3_keys.teacher }}"
+        s3_bucket: teacher
+        mlflow_username: teacher
+        mlflow_password: "{{ vault_mlflow_passwords.teacher }}"
+
+- name: Reset forgotten passwords to the ones in the vault
+  onprem.mlops.zenml_tenant:
+    server_url: http://127.0.0.1:8080
+    admin_username: root
+    admin_password: "{{ zenml_admin_password }}"
+    update_password: always
+    users: "{{ zenml_people }}"
+
+- name: Take the resources away at the end of the term
+  onprem.mlops.zenml_tenant:
+    server_url: http://127.0.0.1:8080
+    admin_username: root
+    admin_password: "{{ zenml_admin_password }}"
+    state: absent
+    users:
+      - name: alice
+      - name: teacher
+"""
+
+RETURN = r"""
+users:
+  description: One entry per person, in the order of O(users); no secret values.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The user name.
+      type: str
+      sample: alice
+    state:
+      description: V(present) or V(absent).
+      type: str
+      sample: present
+    changed:
+      description: Whether anything of this person was (or in check mode would be) written.
+      type: bool
+      sample: true
+    actions:
+      description: The writes, in order, as C(ACTION KIND NAME).
+      type: list
+      elements: str
+      sample: [create user alice, create secret alice-s3, create stack alice-stack]
+    role:
+      description: V(developer) or V(administrator).
+      returned: when O(state=present)
+      type: str
+      sample: developer
+    password_changed:
+      description: Whether the password of an existing account was (or would be) reset.
+      returned: when O(state=present)
+      type: bool
+      sample: false
+    user:
+      description: Name and id of the account (the id is null when check mode would create it).
+      returned: when O(state=present)
+      type: dict
+      sample: {name: alice, id: 4e38d443-8688-4312-9c0d-35d8e5c1fc41}
+    stack:
+      description: Name and id of the stack.
+      returned: when O(state=present)
+      type: dict
+      sample: {name: alice-stack, id: 9d8f19a0-62df-4676-8f6e-03ec3d66c06f}
+    components:
+      description: Name and id of each component, by type.
+      returned: when O(state=present)
+      type: dict
+      sample:
+        artifact_store: {name: alice-artifact-store, id: f02da0a6-e0bf-453e-8188-e3bf3ce5d229}
+        experiment_tracker: {name: alice-mlflow, id: 2b1e8749-c824-47f0-b369-23c313947c09}
+        orchestrator: {name: alice-orchestrator, id: 60315985-09e2-4aba-b568-020bba6f8017}
+    secrets:
+      description: Name and id of each private secret, by purpose (V(s3), V(mlflow)).
+      returned: when O(state=present)
+      type: dict
+      sample:
+        s3: {name: alice-s3, id: bf743802-b77e-49de-99cd-df35fff83510}
+        mlflow: {name: alice-mlflow, id: 6db27273-e5f5-4b5c-8392-fb417fd69047}
+    account:
+      description:
+        - V(deleted), V(absent) (there was none) or V(deactivated) (kept because it owns other resources).
+        - In check mode, V(deleted) for an account that would be removed.
+      returned: when O(state=absent)
+      type: str
+      sample: deleted
+diff:
+  description: Per person (keyed by name), the resources before and after; people without an account are left out.
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.onprem.mlops.plugins.module_utils._zenml_tenant import ensure_present, remove, validate
+from ansible_collections.onprem.mlops.plugins.module_utils.zenml import (
+    ZenmlClient,
+    connect,
+    zenml_argument_spec,
+    zenml_errors,
+)
+
+USER_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "role": {"type": "str", "choices": ["developer", "administrator"], "default": "developer"},
+    "password": {"type": "str", "no_log": True},
+    "s3_access_key": {"type": "str", "no_log": False},
+    "s3_secret_key": {"type": "str", "no_log": True},
+    "s3_bucket": {"type": "str"},
+    "mlflow_username": {"type": "str"},
+    "mlflow_password": {"type": "str", "no_log": True},
+}
+
+
+def run_all(module: AnsibleModule, client: ZenmlClient, tenants: list) -> dict:
+    """Manage each person in turn; a failure stops the run and reports the people done so far."""
+    params, results = module.params, []
+    diff: dict = {"before": {}, "after": {}}
+    for spec in tenants:
+        done = {"users": results, "changed": any(item["changed"] for item in results)}
+        with zenml_errors(module, f"managing the ZenML resources of {spec.name}", client.server_version, **done):
+            if params["state"] == "present":
+                outcome = ensure_present(client, spec, params["update_password"], module.check_mode)
+            else:
+                outcome = remove(client, spec, module.check_mode)
+        results.append(outcome["result"])
+        for side in ("before", "after"):
+            if outcome[side]:
+                diff[side][spec.name] = outcome[side]
+        for warning in outcome["result"].pop("warnings", []):
+            module.warn(warning)
+    return {"changed": any(item["changed"] for item in results), "users": results, "diff": diff}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=zenml_argument_spec(
+            users={"type": "list", "elements": "dict", "required": True, "options": USER_OPTIONS},
+            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
+            update_password={
+                "type": "str",
+                "choices": ["always", "on_create"],
+                "default": "on_create",
+                "no_log": False,
+            },
+            s3_endpoint_url={"type": "str", "default": "http://minio:9000"},
+            mlflow_tracking_uri={"type": "str", "default": "http://127.0.0.1:5000"},
+            artifact_path_prefix={"type": "str", "default": "zenml"},
+        ),
+        supports_check_mode=True,
+    )
+    with zenml_errors(module, "checking the users"):
+        tenants = validate(module.params)
+    client = connect(module)
+    module.exit_json(**run_all(module, client, tenants))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""run_server.yml refuses bad settings before anything changes, with a message saying what to fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO_VARS = REPO / "molecule" / "shared" / "group_vars" / "mlops_servers.yml"
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _ansible_playbook() -> str:
+    beside_python = Path(sys.executable).with_name("ansible-playbook")
+    return str(beside_python) if beside_python.exists() else shutil.which("ansible-playbook") or "ansible-playbook"
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> tuple[Path, str]:
+    """An inventory for this machine with a stack name nothing else uses."""
+    stack = f"preflight-{uuid.uuid4().hex[:8]}"
+    variables = yaml.safe_load(SCENARIO_VARS.read_text(encoding="utf-8"))
+    database, minio_api, minio_console, zenml = _free_ports(4)
+    variables.update(
+        database_port=database,
+        minio_api_port=minio_api,
+        minio_console_port=minio_console,
+        zenml_server_port=zenml,
+        mlops_stack_name=stack,
+        mlops_network_name=stack,
+        mlops_credentials_dir=str(tmp_path / "credentials"),
+        python_env_path=str(tmp_path / "venv"),
+    )
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "mlops_servers.yml").write_text(yaml.safe_dump(variables), encoding="utf-8")
+    hosts = {
+        "all": {
+            "children": {
+                "mlops_servers": {
+                    "hosts": {
+                        "preflight-test": {
+                            "ansible_connection": "local",
+                            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(hosts), encoding="utf-8")
+    return tmp_path, stack
+
+
+def _run(tmp_path: Path, extra_vars: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            _ansible_playbook(),
+            "-i",
+            str(tmp_path / "hosts.yml"),
+            "playbooks/run_server.yml",
+            "-e",
+            json.dumps(extra_vars),
+        ],
+        cwd=REPO,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _assert_nothing_created(tmp_path: Path, stack: str) -> None:
+    label = f"label=org.onprem-mlops.stack={stack}"
+    for kind in ("container", "volume", "network"):
+        listing = subprocess.run(
+            ["docker", kind, "ls", "-q", "--filter", label] + (["-a"] if kind == "container" else []),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert listing.stdout.strip() == "", f"a {kind} of {stack} was created"
+    assert not (tmp_path / "credentials").exists()
+    assert not (tmp_path / "venv").exists()
+
+
+@pytest.fixture
+def busy_port():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+CASES = {
+    "unknown engine": ({"database_engine": "postgres"}, "engine mysql|mariadb"),
+    "mysql from local images": ({"database_engine": "mysql", "mlops_image_source": "local"}, "MariaDB only"),
+    "memory beyond the host": ({"database_memory": "200g"}, "Lower database_memory"),
+    "placeholder secret": ({"mlops_secrets": {"database_root_password": "changeme"}}, "is a placeholder"),
+    "registration token": ({"gitlab_runner_token": "GR1348941abcdefghijkl"}, "Registration tokens are"),
+    "shared bucket without prefix": ({"minio_shared_buckets": ["datasets"]}, "shared buckets named shared"),
+    "two services on one port": ({"minio_api_port": 3306, "database_port": 3306}, "same port"),
+    "missing local image": ({"zenml_server_version": "9.9.9"}, "Run `make images`"),
+    "unsupported distribution": ({"preflight_supported_distributions": {"Plan9": ["4"]}}, "is not supported"),
+}
+
+
+@pytest.mark.parametrize(("extra_vars", "expected"), CASES.values(), ids=CASES.keys())
+def test_bad_setting_refused_before_any_change(inventory, extra_vars, expected):
+    tmp_path, stack = inventory
+    completed = _run(tmp_path, extra_vars)
+    assert completed.returncode != 0
+    assert expected in completed.stdout, completed.stdout[-3000:]
+    _assert_nothing_created(tmp_path, stack)
+
+
+def test_port_used_by_another_program_refused(inventory, busy_port):
+    tmp_path, stack = inventory
+    completed = _run(tmp_path, {"zenml_server_port": busy_port})
+    assert completed.returncode != 0
+    assert f"Port {busy_port} on 127.0.0.1 (zenml server) is" in completed.stdout, completed.stdout[-3000:]
+    _assert_nothing_created(tmp_path, stack)
