@@ -40,7 +40,7 @@ options:
       - Region MinIO is configured with (C(MINIO_SITE_REGION)); leave unset unless the server has one.
     type: str
 requirements:
-  - minio >= 7.2.15 (the MinIO Python SDK, on the host that runs the module)
+  - minio, the MinIO Python SDK (tested with 7.2.20), on the host that runs the module
 notes:
   - All the MinIO modules are in the action group C(onprem.mlops.minio), so the login options can be
     given once with C(module_defaults) and C(group/onprem.mlops.minio).

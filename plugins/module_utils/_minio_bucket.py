@@ -26,7 +26,7 @@ except ImportError:
 
 # The one lifecycle rule this module owns; rules with other IDs are left as they are.
 EXPIRY_RULE_ID = "onprem-mlops-expiry"
-_EMPTY = {"objects": 0, "size": 0, "size_all_versions": 0}
+_NO_USAGE = {"objects": 0, "size": 0, "size_all_versions": 0}
 
 
 def expiry_rule(days: int) -> "Rule":
@@ -92,7 +92,7 @@ def read_bucket(clients: MinioClients, name: str) -> tuple[dict | None, list]:
 
 def bucket_usage(clients: MinioClients, name: str) -> dict[str, int]:
     """Objects and bytes, counted by listing (MinIO's usage scanner can lag behind by minutes)."""
-    usage = dict(_EMPTY)
+    usage = dict(_NO_USAGE)
     for entry in clients.s3.list_objects(name, recursive=True, include_version=True):
         if entry.is_delete_marker:
             continue
@@ -193,6 +193,6 @@ def ensure_bucket(clients: MinioClients, params: dict, check_mode: bool) -> dict
     outcome = result(plan, check_mode, "bucket", before, after)
     if params["usage"]:
         # A bucket that check mode only pretends to create holds nothing.
-        usage = bucket_usage(clients, name) if before is not None or not check_mode else dict(_EMPTY)
+        usage = bucket_usage(clients, name) if before is not None or not check_mode else dict(_NO_USAGE)
         outcome["bucket"] = {**after, "usage": usage}
     return outcome

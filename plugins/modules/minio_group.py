@@ -55,12 +55,12 @@ options:
     choices: [present, absent]
     default: present
 notes:
-  - "What the MinIO admin API does with groups, found on a 2025 server: a group can be created with an
-    empty member list (C(mc admin group add) insists on members, the API does not); a policy can be
-    attached to an empty group but not to a group that does not exist (C(XMinioAdminNoSuchGroup)) nor to a
-    disabled one; removing the last member keeps the group; a group that still has members cannot be
-    removed (C(XMinioAdminGroupNotEmpty)), so O(state=absent) removes the members first; removing a group
-    also drops its policy mapping."
+  - "What the MinIO admin API does with groups, as tested against MinIO built from its last (2026)
+    sources: a group can be created with an empty member list (C(mc admin group add) insists on members,
+    the API does not); a policy can be attached to an empty group but not to a group that does not exist
+    (C(XMinioAdminNoSuchGroup)) nor to a disabled one; removing the last member keeps the group; a group
+    that still has members cannot be removed (C(XMinioAdminGroupNotEmpty)), so O(state=absent) removes the
+    members first; removing a group also drops its policy mapping."
   - Manage a group's membership either here with O(members) or per user with
     O(onprem.mlops.minio_user#module:groups), not both, or the two will undo each other.
 seealso:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-_COLLECTIONS = Path(__file__).resolve().parents[3] / "collections"
-if str(_COLLECTIONS) not in sys.path:
-    sys.path.insert(0, str(_COLLECTIONS))
+_REPO = Path(__file__).resolve().parents[3]
+for _path in (_REPO / "collections", _REPO / "tests" / "support"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 SERVICES = ("database", "minio", "zenml")
 

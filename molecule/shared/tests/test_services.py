@@ -7,8 +7,8 @@ import uuid
 
 import pymysql
 import pytest
-from clients import ZenMLSession, mysql_connect, query, s3_client, zenml_login
 from minio.error import S3Error
+from mlops_clients import ZenMLSession, mysql_connect, query, s3_client, zenml_login
 
 WRONG = "not-the-password-0000000000000000"
 

@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from clients import ZenMLSession, query, s3_client
 from conftest import SERVICES, container_name, wait_all_healthy
+from mlops_clients import ZenMLSession, query, s3_client
 
 MARK = uuid.uuid4().hex[:12]
 REPO = Path(__file__).resolve().parents[3]

@@ -1,0 +1,316 @@
+# Copyright: onprem.mlops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of the database_tenant module: per person an account, a private schema, its privileges and a
+row in the user registry, for a whole class over one connection.
+
+Everything is read first (a handful of queries for all users, plus SHOW GRANTS per existing account),
+then every user is planned, and only then is anything written, so an invalid list changes nothing.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from ansible_collections.onprem.mlops.plugins.module_utils._database_grants import (
+    AccountGrants,
+    parse_grants,
+    plan_grants,
+    reference_privileges,
+    render,
+    schema_pattern,
+)
+from ansible_collections.onprem.mlops.plugins.module_utils.database import (
+    MYSQL,
+    DatabaseModuleError,
+    MySQLError,
+    Session,
+    Statement,
+    placeholders,
+    quote_identifier,
+)
+
+USERNAME = re.compile(r"^[a-z][a-z0-9]{2,31}$")
+ROLES = ("developer", "administrator")
+CHARSET = "utf8mb4"
+_SCHEMA_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_MAX_HOST = 255
+# Shown in a diff in place of a password that is about to change.
+SECRET_PLACEHOLDER = "<hidden>"
+SECRET_CHANGED_PLACEHOLDER = "<hidden, changed>"
+
+
+@dataclass
+class Found:
+    """What the server holds for one user; None for a schema or registry row that is missing."""
+
+    account: bool = False
+    charset: str | None = None
+    role: str | None = None
+    grants: AccountGrants = field(default_factory=AccountGrants)
+    usage: dict | None = None
+
+
+@dataclass
+class Context:
+    """The options and server facts every user's plan needs."""
+
+    params: dict
+    dialect: str
+    reference: frozenset[str]
+
+    @property
+    def host(self) -> str:
+        return self.params["account_host"]
+
+    @property
+    def registry(self) -> str:
+        return f"{quote_identifier(self.params['registry_schema'])}.`users`"
+
+    def schema(self, name: str) -> str:
+        return f"{self.params['schema_prefix']}{name}"
+
+
+@dataclass
+class UserPlan:
+    """The statements that bring one user to the desired state, and how it looks before and after."""
+
+    name: str
+    statements: list[Statement]
+    before: dict
+    after: dict
+    result: dict
+
+
+def validate(params: dict) -> list[dict]:
+    """Refuse bad options before anything is read or written; return the users."""
+    for option, pattern in (("schema_prefix", _SCHEMA_PREFIX), ("registry_schema", _SCHEMA_NAME)):
+        if not pattern.match(params[option]):
+            raise DatabaseModuleError(f"{option} {params[option]!r} must match {pattern.pattern}")
+    host = params["account_host"]
+    if not host or len(host) > _MAX_HOST:
+        raise DatabaseModuleError(f"account_host must be 1 to {_MAX_HOST} characters")
+    users = params["users"]
+    names = [user["name"] for user in users]
+    invalid = [name for name in names if not USERNAME.match(name)]
+    if invalid:
+        raise DatabaseModuleError(
+            f"invalid user names {invalid}: a name is 3 to 32 characters, lower-case letters and digits, "
+            "starting with a letter; nothing was changed"
+        )
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise DatabaseModuleError(f"users {duplicates} are listed more than once; nothing was changed")
+    if params["state"] == "present":
+        roleless = [user["name"] for user in users if not user.get("role")]
+        if roleless:
+            raise DatabaseModuleError(f"users {roleless} have no role; state=present needs one of {list(ROLES)}")
+    return users
+
+
+def create_user(dialect: str, account: tuple[str, str], password: str) -> Statement:
+    return Statement(f"CREATE USER %s@%s {_identified(dialect)}", (*account, password))
+
+
+def set_password(dialect: str, account: tuple[str, str], password: str) -> Statement:
+    return Statement(f"ALTER USER %s@%s {_identified(dialect)}", (*account, password))
+
+
+def _identified(dialect: str) -> str:
+    # MySQL 8.4 disables mysql_native_password by default: naming the plugin also moves an account
+    # carried over from 8.0 with the old plugin to one it can log in with.
+    return "IDENTIFIED WITH caching_sha2_password BY %s" if dialect == MYSQL else "IDENTIFIED BY %s"
+
+
+def create_schema(schema: str) -> Statement:
+    return Statement(f"CREATE DATABASE {quote_identifier(schema)} CHARACTER SET {CHARSET}")
+
+
+def alter_schema(schema: str) -> Statement:
+    return Statement(f"ALTER DATABASE {quote_identifier(schema)} CHARACTER SET {CHARSET}")
+
+
+def drop_schema(schema: str) -> Statement:
+    return Statement(f"DROP DATABASE {quote_identifier(schema)}")
+
+
+def drop_user(account: tuple[str, str]) -> Statement:
+    return Statement("DROP USER %s@%s", account)
+
+
+def _registry_write(ctx: Context, name: str, found_role: str | None, role: str) -> list[Statement]:
+    if found_role is None:
+        return [Statement(f"INSERT INTO {ctx.registry} (username, role) VALUES (%s, %s)", (name, role))]
+    if found_role != role:
+        return [Statement(f"UPDATE {ctx.registry} SET role = %s WHERE username = %s", (role, name))]
+    return []
+
+
+def read_context(session: Session, params: dict) -> Context:
+    login_grants = parse_grants(row[0] for row in session.rows("SHOW GRANTS"))
+    return Context(params, session.dialect, reference_privileges(login_grants))
+
+
+def read_found(session: Session, ctx: Context, names: list[str]) -> dict[str, Found]:
+    """Read accounts, schemas, registry rows, grants and (if asked) usage of all ``names``."""
+    found = {name: Found() for name in names}
+    if not names:
+        return found
+    by_schema = {ctx.schema(name): name for name in names}
+    marks = placeholders(len(names))
+    accounts = session.rows(f"SELECT User FROM mysql.user WHERE Host = %s AND User IN ({marks})", (ctx.host, *names))
+    for (user,) in accounts:
+        found[user].account = True
+    schemas = session.rows(
+        "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA "
+        f"WHERE SCHEMA_NAME IN ({marks})",
+        tuple(by_schema),
+    )
+    for schema, charset in schemas:
+        found[by_schema[schema]].charset = charset
+    for user, role in session.rows(f"SELECT username, role FROM {ctx.registry} WHERE username IN ({marks})", names):
+        found[user].role = role
+    for name in names:
+        if found[name].account:
+            lines = session.rows("SHOW GRANTS FOR %s@%s", (name, ctx.host))
+            found[name].grants = parse_grants(row[0] for row in lines)
+    if ctx.params["usage"]:
+        _read_usage(session, ctx, found, by_schema)
+    return found
+
+
+def _read_usage(session: Session, ctx: Context, found: dict[str, Found], by_schema: dict[str, str]) -> None:
+    if ctx.dialect == MYSQL:
+        # MySQL 8 caches table statistics for a day by default; a listing should show today's sizes.
+        session.run(Statement("SET SESSION information_schema_stats_expiry = 0"))
+    for name in found:
+        found[name].usage = {"bytes": 0, "tables": 0}
+    rows = session.rows(
+        "SELECT TABLE_SCHEMA, COUNT(*), COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) "
+        f"FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({placeholders(len(by_schema))}) "
+        "AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') GROUP BY TABLE_SCHEMA",
+        tuple(by_schema),
+    )
+    for schema, tables, size in rows:
+        found[by_schema[schema]].usage = {"bytes": int(size), "tables": int(tables)}
+
+
+def _view(ctx: Context, name: str, found: Found, grants: AccountGrants) -> dict:
+    """One user as shown in the diff: only what exists, never a password."""
+    view: dict = {}
+    if found.account:
+        view["account"] = f"{name}@{ctx.host}"
+        view["grants"] = render(grants, ctx.reference)
+    if found.charset is not None:
+        view["schema"] = ctx.schema(name)
+        view["charset"] = found.charset
+    if found.role is not None:
+        view["role"] = found.role
+    return view
+
+
+def _result(ctx: Context, name: str, found: Found, role: str | None, changed: bool) -> dict:
+    result = {
+        "name": name,
+        "role": role,
+        "previous_role": found.role,
+        "schema": ctx.schema(name),
+        "account_exists": found.account,
+        "changed": changed,
+    }
+    if ctx.params["usage"]:
+        result["usage"] = found.usage
+    return result
+
+
+def stale_passwords(session: Session, ctx: Context, users: list[dict], found: dict[str, Found]) -> set[str]:
+    """The existing accounts whose password is not the given one, when update_password=always asks."""
+    if ctx.params["update_password"] != "always":
+        return set()
+    passwords = {
+        user["name"]: user["password"] for user in users if user.get("password") and found[user["name"]].account
+    }
+    return session.refused_logins(passwords)
+
+
+def plan_present(ctx: Context, user: dict, found: Found, password_stale: bool = False) -> UserPlan:
+    name, role = user["name"], user["role"]
+    account = (name, ctx.host)
+    schema = ctx.schema(name)
+    statements: list[Statement] = []
+    password_changed = False
+    if not found.account:
+        statements.append(create_user(ctx.dialect, account, user["password"]))
+    elif password_stale:
+        statements.append(set_password(ctx.dialect, account, user["password"]))
+        password_changed = True
+    if found.charset is None:
+        statements.append(create_schema(schema))
+    elif found.charset.lower() != CHARSET:
+        statements.append(alter_schema(schema))
+    grant_statements, grants_after = plan_grants(
+        account, found.grants, schema_pattern(schema), role == "administrator", ctx.reference
+    )
+    statements += grant_statements
+    statements += _registry_write(ctx, name, found.role, role)
+
+    before = _view(ctx, name, found, found.grants)
+    after = _view(ctx, name, Found(account=True, charset=CHARSET, role=role), grants_after)
+    if password_changed:
+        before["password"], after["password"] = SECRET_PLACEHOLDER, SECRET_CHANGED_PLACEHOLDER
+    result = _result(ctx, name, found, role, bool(statements))
+    result["password_changed"] = password_changed
+    return UserPlan(name, statements, before, after, result)
+
+
+def plan_absent(ctx: Context, user: dict, found: Found) -> UserPlan:
+    name = user["name"]
+    statements: list[Statement] = []
+    # The schema goes first: MySQL refuses to drop an account that still defines objects in it.
+    if found.charset is not None:
+        statements.append(drop_schema(ctx.schema(name)))
+    if found.account:
+        statements.append(drop_user((name, ctx.host)))
+    # The registry row goes last, so that it still names a user whose removal broke off half-way.
+    if found.role is not None:
+        statements.append(Statement(f"DELETE FROM {ctx.registry} WHERE username = %s", (name,)))
+    before = _view(ctx, name, found, found.grants)
+    return UserPlan(name, statements, before, {}, _result(ctx, name, found, None, bool(statements)))
+
+
+def _check_passwords(users: list[dict], found: dict[str, Found]) -> None:
+    missing = [user["name"] for user in users if not found[user["name"]].account and not user.get("password")]
+    if missing:
+        raise DatabaseModuleError(f"users {missing} have no account yet and need a password; nothing was changed")
+
+
+def _apply(session: Session, plans: list[UserPlan]) -> None:
+    for plan in plans:
+        try:
+            for statement in plan.statements:
+                session.run(statement)
+        except MySQLError as exc:
+            done = [earlier.name for earlier in plans[: plans.index(plan)] if earlier.statements]
+            exc.add_note(f"while changing user {plan.name} (done before it: {done or 'nobody'}); a re-run completes it")
+            raise
+
+
+def ensure_tenants(session: Session, params: dict, check_mode: bool) -> dict:
+    users = validate(params)
+    ctx = read_context(session, params)
+    found = read_found(session, ctx, [user["name"] for user in users])
+    if params["state"] == "present":
+        _check_passwords(users, found)
+        stale = stale_passwords(session, ctx, users, found)
+        plans = [plan_present(ctx, user, found[user["name"]], user["name"] in stale) for user in users]
+    else:
+        plans = [plan_absent(ctx, user, found[user["name"]]) for user in users]
+    if not check_mode:
+        _apply(session, plans)
+    return {
+        "changed": any(plan.statements for plan in plans),
+        "diff": {
+            "before": {"users": {plan.name: plan.before for plan in plans}},
+            "after": {"users": {plan.name: plan.after for plan in plans}},
+        },
+        "users": [plan.result for plan in plans],
+    }

@@ -1,0 +1,258 @@
+#!/usr/bin/python
+# Copyright: onprem.mlops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: database_tenant
+short_description: Give people (or take away) a database account, a private schema and its privileges
+version_added: 0.1.0
+description:
+  - For each listed person, creates or removes, on a MySQL 8.4 or MariaDB server, the account
+    C(name@account_host), the private schema O(schema_prefix) + C(name) (for instance the person's
+    MLflow tracking store), the privileges their role gives, and their row in the user registry table
+    O(registry_schema).C(users).
+  - A V(developer) gets C(ALL) on their own schema and nothing else. An V(administrator) also gets
+    C(ALL PRIVILEGES ON *.*), so they can read everybody's runs; neither gets C(GRANT OPTION).
+  - The whole list goes through one connection, so a class of fifty is provisioned in about a second.
+    Everything is read and planned before the first write; an invalid name or a missing password fails
+    the task before anything changes.
+author:
+  - onprem.mlops contributors
+extends_documentation_fragment:
+  - onprem.mlops.database
+attributes:
+  check_mode:
+    support: full
+    description: Reads everything and reports what would change without writing.
+  diff_mode:
+    support: full
+    description:
+      - Returns each user before and after (account, grants, schema, registry role); a password that
+        changes shows as a placeholder.
+  idempotent:
+    support: partial
+    description:
+      - A second run with the same options reports no change, except with O(update_password=always) when
+        the module host cannot log in as C(name@account_host) (see O(update_password)).
+options:
+  users:
+    description:
+      - The people to provision or remove.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - User name, also the suffix of the schema name. 3 to 32 characters, lower-case letters and
+            digits, starting with a letter. Any invalid name fails the task before anything changes.
+        type: str
+        required: true
+      role:
+        description:
+          - V(developer) or V(administrator). Required with O(state=present).
+          - Changing it turns the account's privileges into those of the new role.
+        type: str
+        choices: [developer, administrator]
+      password:
+        description:
+          - The account's password. Required with O(state=present) for a user whose account does not
+            exist yet. Never returned.
+        type: str
+  state:
+    description:
+      - V(present) creates what is missing and corrects what differs.
+      - V(absent) drops the schema (with everything in it), the account and the registry row. A user
+        already gone is not an error.
+    type: str
+    choices: [present, absent]
+    default: present
+  update_password:
+    description:
+      - V(on_create) sets O(users[].password) only when the account is created.
+      - V(always) makes the account's password equal to O(users[].password). A server never returns a
+        password and its hash depends on the authentication plugin, so the module tries to log in as the
+        user through O(login_host) and changes the password only if that login is refused; the task
+        reports a change only then. If O(account_host) does not admit the address the module connects
+        from, the login is always refused and the password is rewritten on every run.
+    type: str
+    choices: [always, on_create]
+    default: on_create
+  schema_prefix:
+    description:
+      - Prefix of each user's private schema name.
+    type: str
+    default: mlflow_
+  registry_schema:
+    description:
+      - Schema of the user registry table C(users) (columns C(username), C(role), C(created_at),
+        C(updated_at)), which the C(onprem.mlops.database) role creates.
+    type: str
+    default: stack_management
+  account_host:
+    description:
+      - Host part of every account, V(%) for any address.
+    type: str
+    default: "%"
+  usage:
+    description:
+      - Also return, per user, the size in bytes and the number of tables of their schema, as found before
+        the run (for a listing of users).
+    type: bool
+    default: false
+notes:
+  - Schema-level grants name the schema with C(_) escaped (C(mlflow\_alice)), because C(_) is a wildcard
+    there and C(mlflow_alice) would also match C(mlflowXalice).
+  - On MySQL 8.4 new passwords are set C(IDENTIFIED WITH caching_sha2_password), the server's default,
+    because C(mysql_native_password) is disabled there by default.
+  - Grants the module never writes (on tables, columns or routines, proxies, roles, MySQL partial
+    revokes) are left alone and shown as they are in the diff.
+  - O(update_password=always) opens one extra connection per existing account to test its password.
+seealso:
+  - module: community.mysql.mysql_user
+"""
+
+EXAMPLES = r"""
+- name: Give two students and a teacher their database resources
+  onprem.mlops.database_tenant:
+    login_password: "{{ database_root_password }}"
+    users:
+      - name: alice
+        role: developer
+        password: "{{ vault_passwords.alice }}"
+      - name: bob
+        role: developer
+        password: "{{ vault_passwords.bob }}"
+      - name: carol
+        role: administrator
+        password: "{{ vault_passwords.carol }}"
+
+- name: List the users with the size of their schema
+  onprem.mlops.database_tenant:
+    login_password: "{{ database_root_password }}"
+    users: "{{ registered_users }}"
+    usage: true
+  check_mode: true
+  register: listing
+
+- name: Reset a password that someone changed by hand
+  onprem.mlops.database_tenant:
+    login_password: "{{ database_root_password }}"
+    users:
+      - name: alice
+        role: developer
+        password: "{{ vault_passwords.alice }}"
+    update_password: always
+
+- name: Remove a student and everything in their schema
+  onprem.mlops.database_tenant:
+    login_password: "{{ database_root_password }}"
+    users:
+      - name: bob
+    state: absent
+"""
+
+RETURN = r"""
+users:
+  description: One entry per listed user, in the order given.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The user name.
+      type: str
+      sample: alice
+    role:
+      description: The role after the run; null with O(state=absent).
+      type: str
+      sample: developer
+    previous_role:
+      description: The role in the registry before the run; null if the user had no registry row.
+      type: str
+      sample: null
+    schema:
+      description: The user's private schema.
+      type: str
+      sample: mlflow_alice
+    account_exists:
+      description:
+        - Whether the account existed before the run. In check mode this tells who already has one.
+      type: bool
+      sample: false
+    changed:
+      description: Whether anything of this user was (or in check mode would be) changed.
+      type: bool
+      sample: true
+    password_changed:
+      description: Whether the password of an existing account was (or would be) rewritten.
+      type: bool
+      returned: when O(state=present)
+      sample: false
+    usage:
+      description: Size and table count of the schema before the run; zeros when there is no schema.
+      type: dict
+      returned: when O(usage=true)
+      contains:
+        bytes:
+          description: Data and index size in bytes, as the server's table statistics report it.
+          type: int
+          sample: 1130496
+        tables:
+          description: Number of tables.
+          type: int
+          sample: 27
+diff:
+  description:
+    - Each user before and after, under C(users.<name>) with C(account), C(grants), C(schema),
+      C(charset) and C(role) for what exists. Never a password.
+  returned: success
+  type: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.onprem.mlops.plugins.module_utils._database_tenant import ROLES, ensure_tenants
+from ansible_collections.onprem.mlops.plugins.module_utils.database import (
+    connect,
+    database_argument_spec,
+    database_errors,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=database_argument_spec(
+            users={
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {
+                    "name": {"type": "str", "required": True},
+                    "role": {"type": "str", "choices": list(ROLES)},
+                    "password": {"type": "str", "no_log": True},
+                },
+            },
+            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
+            update_password={
+                "type": "str",
+                "choices": ["always", "on_create"],
+                "default": "on_create",
+                "no_log": False,
+            },
+            schema_prefix={"type": "str", "default": "mlflow_"},
+            registry_schema={"type": "str", "default": "stack_management"},
+            account_host={"type": "str", "default": "%"},
+            usage={"type": "bool", "default": False},
+        ),
+        supports_check_mode=True,
+    )
+    session = connect(module)
+    try:
+        with database_errors(module, "managing database tenants"):
+            module.exit_json(**ensure_tenants(session, module.params, module.check_mode))
+    finally:
+        session.close()
+
+
+if __name__ == "__main__":
+    main()
