@@ -63,14 +63,18 @@ build: venv
 unit: venv-dev
 	$(BIN)/pytest tests/unit
 
+# The default scenario deploys the stack on this machine and leaves it up for the integration tests.
 molecule: venv-dev images
-	cd $(CURDIR) && $(BIN)/molecule test -s default --destroy never
+	scripts/remove-stack.sh mlops-ci
+	rm -rf build/ci-credentials
+	$(BIN)/molecule test -s default --destroy never
+	$(BIN)/molecule test -s docker_engine
 
 integration: venv-dev
-	$(BIN)/pytest -p no:cacheprovider tests/integration
+	eval "$$(tests/integration/stack-env.sh)"; $(BIN)/pytest -p no:cacheprovider tests/integration
 
 test: venv-dev images lint unit molecule integration
-	cd $(CURDIR) && $(BIN)/molecule destroy -s default
+	scripts/remove-stack.sh mlops-ci
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

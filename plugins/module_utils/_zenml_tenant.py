@@ -20,6 +20,7 @@ What ZenML 0.98 does that shapes this code:
 
 import re
 import secrets as _random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,9 @@ ARTIFACT_STORE = "artifact_store"
 EXPERIMENT_TRACKER = "experiment_tracker"
 ORCHESTRATOR = "orchestrator"
 ROLES = {"developer": False, "administrator": True}
+# People handled at the same time. Each login costs the server a bcrypt hash, so the run time of a class
+# is bound by the server's CPUs; a few requests in flight keep them busy without flooding a small server.
+WORKERS = 4
 _PRESENT_FIELDS = ("password", "s3_access_key", "s3_secret_key", "s3_bucket", "mlflow_username", "mlflow_password")
 # The parts of ZenML's answer to an account that still owns resources it refuses to delete.
 _OWNS_RESOURCES = "owns"
@@ -441,10 +445,7 @@ class Run:
     client: ZenmlClient
     spec: Tenant
     current: Current
-    check_mode: bool
     token: str | None = None
-    actions: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def user_id(self) -> str | None:
@@ -528,7 +529,7 @@ def _apply_resource(run: Run, step: Step) -> None:
 
 def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, check_mode: bool) -> dict:
     """Bring one person's account and resources to the desired state; return the per-user result."""
-    run = Run(client, spec, Current(user=read_user(client, spec.name)), check_mode)
+    run = Run(client, spec, Current(user=read_user(client, spec.name)))
     user = run.current.user
     if user is not None and user["active"]:
         run.token = client.login(spec.name, spec.password)
@@ -608,23 +609,27 @@ def _apply_removal(
     client: ZenmlClient, spec: Tenant, current: Current, steps: list[Step], token: str | None
 ) -> tuple[str, list[Step], list[str]]:
     done: list[Step] = []
-    entered = False
     for step in steps:
         if step.action == "take_over":
-            password = _random.token_urlsafe(24)
-            _activate(client, current.user["id"], password)
-            token = client.login(spec.name, password)
-            entered = True
             done.append(step)
-            for name, item in sorted(read_secrets(client, token, current.user).items()):
-                client.request("DELETE", f"/secrets/{item['id']}", token)
-                done.append(Step("delete", "secret", name, item["id"]))
-        elif step.kind == "user":
-            return _delete_account(client, spec, current, done, entered)
-        else:
+            done.extend(_take_over(client, spec, current.user))
+        elif step.kind != "user":
             client.request("DELETE", f"/{step.kind}s/{step.data}", token if step.kind == "secret" else None)
             done.append(step)
-    return "deleted", done, []
+    entered = any(step.action == "take_over" for step in done)
+    return _delete_account(client, spec, current, done, entered)
+
+
+def _take_over(client: ZenmlClient, spec: Tenant, user: dict) -> list[Step]:
+    """Enter the account with a throw-away password and delete the module's private secrets in it."""
+    password = _random.token_urlsafe(24)
+    _activate(client, user["id"], password)
+    token = client.login(spec.name, password)
+    deleted = []
+    for name, item in sorted(read_secrets(client, token, user).items()):
+        client.request("DELETE", f"/secrets/{item['id']}", token)
+        deleted.append(Step("delete", "secret", name, item["id"]))
+    return deleted
 
 
 def _delete_account(
@@ -658,3 +663,28 @@ def _absent_result(spec: Tenant, steps: list[Step], account: str, warnings: list
         "actions": [step.describe() for step in steps],
         "warnings": warnings,
     }
+
+
+def manage_all(
+    client: ZenmlClient, tenants: list[Tenant], params: dict, check_mode: bool
+) -> tuple[list[dict], list[tuple[str, Exception]]]:
+    """Handle every person, a few at a time; the outcomes in the order of ``tenants``, and the failures.
+
+    People share nothing on the server (each has their own names), so one failure does not stop the others.
+    """
+
+    def handle(spec: Tenant) -> dict:
+        if params["state"] == "present":
+            return ensure_present(client, spec, params["update_password"], check_mode)
+        return remove(client, spec, check_mode)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(tenants)))) as pool:
+        futures = [pool.submit(handle, spec) for spec in tenants]
+    outcomes, failures = [], []
+    for spec, future in zip(tenants, futures, strict=True):
+        error = future.exception()
+        if error is None:
+            outcomes.append(future.result())
+        else:
+            failures.append((spec.name, error))
+    return outcomes, failures

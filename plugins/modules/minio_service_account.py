@@ -170,7 +170,12 @@ def main() -> None:
             user={"type": "str"},
             service_access_key={"type": "str", "required": True, "no_log": False},
             service_secret_key={"type": "str", "no_log": True},
-            update_password={"type": "str", "choices": ["always", "on_create"], "default": "on_create"},
+            update_password={
+                "type": "str",
+                "choices": ["always", "on_create"],
+                "default": "on_create",
+                "no_log": False,
+            },
             policy={"type": "dict"},
             name={"type": "str"},
             description={"type": "str"},

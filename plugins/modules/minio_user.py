@@ -180,7 +180,12 @@ def main() -> None:
         argument_spec=minio_argument_spec(
             name={"type": "str", "required": True, "aliases": ["user"]},
             password={"type": "str", "no_log": True},
-            update_password={"type": "str", "choices": ["always", "on_create"], "default": "on_create"},
+            update_password={
+                "type": "str",
+                "choices": ["always", "on_create"],
+                "default": "on_create",
+                "no_log": False,
+            },
             status={"type": "str", "choices": ["enabled", "disabled"]},
             groups={"type": "list", "elements": "str"},
             policies={"type": "list", "elements": "str"},

@@ -266,7 +266,7 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.onprem.mlops.plugins.module_utils._zenml_tenant import ensure_present, remove, validate
+from ansible_collections.onprem.mlops.plugins.module_utils._zenml_tenant import manage_all, validate
 from ansible_collections.onprem.mlops.plugins.module_utils.zenml import (
     ZenmlClient,
     connect,
@@ -286,24 +286,32 @@ USER_OPTIONS = {
 }
 
 
-def run_all(module: AnsibleModule, client: ZenmlClient, tenants: list) -> dict:
-    """Manage each person in turn; a failure stops the run and reports the people done so far."""
-    params, results = module.params, []
+def report(module: AnsibleModule, client: ZenmlClient, tenants: list) -> dict:
+    """Manage everyone, then fail with the first failure, if any, after the people that went through."""
+    outcomes, failures = manage_all(client, tenants, module.params, module.check_mode)
+    results = [outcome["result"] for outcome in outcomes]
     diff: dict = {"before": {}, "after": {}}
-    for spec in tenants:
-        done = {"users": results, "changed": any(item["changed"] for item in results)}
-        with zenml_errors(module, f"managing the ZenML resources of {spec.name}", client.server_version, **done):
-            if params["state"] == "present":
-                outcome = ensure_present(client, spec, params["update_password"], module.check_mode)
-            else:
-                outcome = remove(client, spec, module.check_mode)
-        results.append(outcome["result"])
+    for outcome in outcomes:
         for side in ("before", "after"):
             if outcome[side]:
-                diff[side][spec.name] = outcome[side]
+                diff[side][outcome["result"]["name"]] = outcome[side]
         for warning in outcome["result"].pop("warnings", []):
             module.warn(warning)
-    return {"changed": any(item["changed"] for item in results), "users": results, "diff": diff}
+    changed = any(result["changed"] for result in results)
+    if failures:
+        name, error = failures[0]
+        others = f" ({len(failures) - 1} other people failed too)" if len(failures) > 1 else ""
+        failed = [failed_name for failed_name, _ in failures]
+        with zenml_errors(
+            module,
+            f"managing the ZenML resources of {name}{others}",
+            client.server_version,
+            changed=changed,
+            users=results,
+            failed_users=failed,
+        ):
+            raise error
+    return {"changed": changed, "users": results, "diff": diff}
 
 
 def main() -> None:
@@ -326,7 +334,7 @@ def main() -> None:
     with zenml_errors(module, "checking the users"):
         tenants = validate(module.params)
     client = connect(module)
-    module.exit_json(**run_all(module, client, tenants))
+    module.exit_json(**report(module, client, tenants))
 
 
 if __name__ == "__main__":

@@ -80,14 +80,20 @@ def test_statement_repr_hides_parameters() -> None:
     ("exc", "hint"),
     [
         pytest.param(OperationalError(2003, "Can't connect to MySQL server on '127.0.0.1'"), "is reachable", id="down"),
-        pytest.param(OperationalError(1045, "Access denied for user 'root'"), "login_user and login_password", id="login"),
-        pytest.param(OperationalError(1044, "Access denied for user 'ops'"), "CREATE USER, GRANT OPTION", id="db-denied"),
+        pytest.param(
+            OperationalError(1045, "Access denied for user 'root'"), "login_user and login_password", id="login"
+        ),
+        pytest.param(
+            OperationalError(1044, "Access denied for user 'ops'"), "CREATE USER, GRANT OPTION", id="db-denied"
+        ),
         pytest.param(OperationalError(1227, "Access denied; you need"), "CREATE USER, GRANT OPTION", id="need-priv"),
         pytest.param(OperationalError(1410, "You are not allowed to create a user"), "GRANT OPTION", id="no-grant"),
         pytest.param(ProgrammingError(1146, "Table 'x.users' doesn't exist"), "registry_schema", id="no-table"),
         pytest.param(OperationalError(1049, "Unknown database 'x'"), "registry_schema", id="no-schema"),
         pytest.param(OperationalError(2059, "Authentication plugin cannot be loaded"), "cryptography", id="plugin"),
-        pytest.param(InternalError(1205, "Lock wait timeout exceeded"), "Lock wait timeout exceeded (error 1205)", id="other"),
+        pytest.param(
+            InternalError(1205, "Lock wait timeout exceeded"), "Lock wait timeout exceeded (error 1205)", id="other"
+        ),
     ],
 )
 def test_error_message_says_what_to_check(exc: Exception, hint: str) -> None:
@@ -103,7 +109,10 @@ def test_error_message_keeps_notes() -> None:
 @pytest.mark.parametrize(
     ("exc", "message"),
     [
-        (DatabaseModuleError("users ['x'] are listed more than once"), "doing it: users ['x'] are listed more than once"),
+        (
+            DatabaseModuleError("users ['x'] are listed more than once"),
+            "doing it: users ['x'] are listed more than once",
+        ),
         (OperationalError(2003, "Can't connect"), "127.0.0.1:3306 (login_host:login_port) is reachable"),
         (RuntimeError("'cryptography' package is required"), "install the Python package cryptography"),
     ],
@@ -145,7 +154,14 @@ def test_open_session_options() -> None:
     session = open_session(PARAMS, connect=server.connect)
     assert session.dialect == "mariadb"
     assert server.connects == [
-        {"user": "root", "host": "127.0.0.1", "port": 3306, "connect_timeout": 30, "charset": "utf8mb4", "autocommit": True}
+        {
+            "user": "root",
+            "host": "127.0.0.1",
+            "port": 3306,
+            "connect_timeout": 30,
+            "charset": "utf8mb4",
+            "autocommit": True,
+        }
     ]
 
 

@@ -161,9 +161,7 @@ def test_parse_grants(lines: list[str], global_: Grant, schemas: dict, unmanaged
         pytest.param(Grant(MYSQL_ALL), MYSQL_REFERENCE, True, id="mysql-both-lists"),
         pytest.param(Grant(MYSQL_ALL | {"NEW_DYNAMIC_ADMIN"}), MYSQL_REFERENCE, True, id="mysql-more-than-root"),
         pytest.param(Grant(MYSQL_ALL - {"SYSTEM_USER"}), MYSQL_REFERENCE, False, id="mysql-one-revoked"),
-        pytest.param(
-            Grant(frozenset(MYSQL_STATIC.split(", "))), MYSQL_REFERENCE, False, id="mysql-static-line-only"
-        ),
+        pytest.param(Grant(frozenset(MYSQL_STATIC.split(", "))), MYSQL_REFERENCE, False, id="mysql-static-line-only"),
         pytest.param(Grant(), MYSQL_REFERENCE, False, id="mysql-nothing"),
         pytest.param(Grant(), frozenset(), False, id="no-reference-is-never-all"),
     ],
@@ -198,7 +196,10 @@ def sql(statements: list) -> list[str]:
 
 @pytest.mark.parametrize(
     ("reference", "admin_global"),
-    [pytest.param(MARIADB_REFERENCE, frozenset({ALL}), id="mariadb"), pytest.param(MYSQL_REFERENCE, MYSQL_ALL, id="mysql")],
+    [
+        pytest.param(MARIADB_REFERENCE, frozenset({ALL}), id="mariadb"),
+        pytest.param(MYSQL_REFERENCE, MYSQL_ALL, id="mysql"),
+    ],
 )
 @pytest.mark.parametrize(
     ("current", "administrator", "expected"),

@@ -87,7 +87,11 @@ def test_one_connection_per_run(dialect: str) -> None:
 @pytest.mark.parametrize(
     ("dialect", "create", "plugin"),
     [
-        ("mysql", "CREATE USER 'alice'@'%' IDENTIFIED WITH caching_sha2_password BY 'alice-pw-1'", "caching_sha2_password"),
+        (
+            "mysql",
+            "CREATE USER 'alice'@'%' IDENTIFIED WITH caching_sha2_password BY 'alice-pw-1'",
+            "caching_sha2_password",
+        ),
         ("mariadb", "CREATE USER 'alice'@'%' IDENTIFIED BY 'alice-pw-1'", "mysql_native_password"),
     ],
 )
@@ -210,7 +214,10 @@ def test_role_change(dialect: str, old: str, new: str, expected: list[str]) -> N
         ),
         pytest.param(
             lambda server: server.accounts[("alice", "%")].schemas.update({"zenml": ({"SELECT"}, True)}),
-            ["REVOKE ALL PRIVILEGES ON `zenml`.* FROM 'alice'@'%'", "REVOKE GRANT OPTION ON `zenml`.* FROM 'alice'@'%'"],
+            [
+                "REVOKE ALL PRIVILEGES ON `zenml`.* FROM 'alice'@'%'",
+                "REVOKE GRANT OPTION ON `zenml`.* FROM 'alice'@'%'",
+            ],
             id="grant-on-zenml-added-by-hand",
         ),
     ],

@@ -1,0 +1,442 @@
+# Copyright: onprem.mlops contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Logic of the minio_tenant module: per person a MinIO user in the group of their role and a private
+bucket with quota and expiry, for a whole class in one run.
+
+The request is checked and every user read before the first write, so an invalid name, a missing group or
+a new user without password changes nothing. The writes of different users then run a few at a time, and
+group memberships change with one call per group.
+"""
+
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ansible_collections.onprem.mlops.plugins.module_utils._minio_bucket import ensure_bucket
+from ansible_collections.onprem.mlops.plugins.module_utils._minio_group import group_state
+from ansible_collections.onprem.mlops.plugins.module_utils._minio_user import user_state
+from ansible_collections.onprem.mlops.plugins.module_utils.minio import (
+    SECRET_CHANGED_PLACEHOLDER,
+    SECRET_PLACEHOLDER,
+    MinioClients,
+    MinioModuleError,
+    Plan,
+    parse_size,
+)
+
+try:
+    from minio import crypto
+    from minio.commonconfig import CopySource
+    from minio.helpers import check_bucket_name
+    from minio.minioadmin import _COMMAND
+except ImportError:
+    pass  # minio.connect() reports the missing library before any of these is used
+
+USERNAME = re.compile(r"^[a-z][a-z0-9]{2,19}$")
+ROLES = ("developer", "administrator")
+# MinIO's limits for a secret key.
+SECRET_LENGTH = (8, 40)
+_ARCHIVE_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The SDK's HTTP pool keeps four connections per host: more workers would only wait for one.
+_WORKERS = 4
+_AES_GCM = 0
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclass
+class Tenant:
+    """One listed person: what was asked, what MinIO holds, and what the run does about it."""
+
+    name: str
+    role: str | None = None
+    password: str | None = None
+    user: dict | None = None
+    steps: Plan = field(default_factory=Plan)
+    groups_after: list[str] = field(default_factory=list)
+    password_changed: bool = False
+    bucket: dict = field(default_factory=dict)
+    objects: list[str] = field(default_factory=list)
+
+
+class SecretWriter:
+    """Sets users' secrets with the admin API's add-user call, deriving the payload key once per run.
+
+    The SDK encrypts every admin payload under a new Argon2id key, which costs about 0.2 s of CPU on all
+    cores: a class of fifty took over ten seconds for that alone. MinIO takes the salt from each payload,
+    so one salt and key per run, with a fresh nonce per payload, is the same format at a fraction of the
+    cost. The framing is minio.crypto.encrypt's for a payload of one chunk.
+    """
+
+    def __init__(self, admin: Any, admin_secret: str) -> None:
+        self._admin = admin
+        self._secret = admin_secret.encode()
+        self._lock = threading.Lock()
+        self._salt_key: tuple[bytes, bytes] | None = None
+
+    def _derived(self) -> tuple[bytes, bytes]:
+        with self._lock:
+            if self._salt_key is None:
+                salt = os.urandom(crypto._SALT_LEN)
+                self._salt_key = (salt, crypto._generate_key(self._secret, salt))
+            return self._salt_key
+
+    def seal(self, payload: bytes) -> bytes:
+        if not 0 < len(payload) <= crypto._CHUNK_SIZE:
+            raise MinioModuleError(f"an admin payload of {len(payload)} bytes does not fit in one chunk")
+        salt, key = self._derived()
+        nonce = os.urandom(crypto._NONCE_LEN)
+        additional = crypto._mark_as_last(crypto._generate_additional_data(_AES_GCM, key, nonce + bytes(4)))
+        cipher = crypto._get_cipher(_AES_GCM, key, crypto._update_nonce_id(nonce, 1))
+        cipher.update(additional)
+        sealed, tag = cipher.encrypt_and_digest(payload)
+        return salt + bytes([_AES_GCM]) + nonce + sealed + tag
+
+    def set_secret(self, name: str, secret: str) -> None:
+        """As MinioAdmin.user_add: create the user, or rewrite its secret; either way it is enabled."""
+        body = json.dumps({"status": "enabled", "secretKey": secret}).encode()
+        self._admin._url_open(
+            method="PUT", command=_COMMAND.ADD_USER, query_params={"accessKey": name}, body=self.seal(body)
+        )
+
+
+def _each(call: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+    """``call`` on every item, a few at a time since each call mostly waits on MinIO; results in order."""
+    items = list(items)
+    if len(items) < 2:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        return list(pool.map(call, items))
+
+
+@contextmanager
+def _working_on(name: str) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        exc.add_note(f"while changing the MinIO user or bucket {name}; a re-run completes what is missing")
+        raise
+
+
+def _problems(params: dict) -> list[str]:
+    users = params["users"]
+    names = [user["name"] for user in users]
+    invalid = [name for name in names if not USERNAME.match(name)]
+    problems = []
+    if invalid:
+        problems.append(
+            f"invalid user names {invalid}: a name is 3 to 20 characters, lower-case letters and digits, "
+            "starting with a letter"
+        )
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        problems.append(f"users {duplicates} are listed more than once")
+    if params["access_key"] in names:
+        problems.append(f"{params['access_key']} is the admin account this module logs in with, not a tenant")
+    if params["state"] == "present":
+        problems += _present_problems(params)
+    else:
+        problems += _absent_problems(params, names)
+    return problems
+
+
+def _present_problems(params: dict) -> list[str]:
+    problems = []
+    roleless = [user["name"] for user in params["users"] if not user.get("role")]
+    if roleless:
+        problems.append(f"users {roleless} have no role; state=present needs one of {list(ROLES)}")
+    low, high = SECRET_LENGTH
+    bad_secrets = [
+        user["name"] for user in params["users"] if user.get("password") and not low <= len(user["password"]) <= high
+    ]
+    if bad_secrets:
+        problems.append(f"the passwords of users {bad_secrets} must be {low} to {high} characters, as MinIO requires")
+    if params["developer_group"] == params["administrator_group"]:
+        problems.append("developer_group and administrator_group must be two different groups")
+    try:
+        if params["quota"] is not None:
+            parse_size(params["quota"])
+    except MinioModuleError as exc:
+        problems.append(f"quota: {exc}")
+    if (params["object_lifetime_days"] or 0) < 0:
+        problems.append("object_lifetime_days must be 0 (no expiry) or more")
+    return problems
+
+
+def _absent_problems(params: dict, names: list[str]) -> list[str]:
+    archive, suffix = params["archive_bucket"], params["archive_prefix_suffix"]
+    problems = []
+    if archive is not None:
+        try:
+            check_bucket_name(archive, strict=True)
+        except ValueError as exc:
+            problems.append(f"archive_bucket: {exc}")
+        if archive in names:
+            problems.append(f"archive_bucket {archive} is the bucket of a user being removed")
+    if suffix is not None and not _ARCHIVE_SUFFIX.match(suffix):
+        problems.append(f"archive_prefix_suffix {suffix!r} must match {_ARCHIVE_SUFFIX.pattern}")
+    return problems
+
+
+def validate(params: dict) -> list[Tenant]:
+    """Refuse a bad request before anything is read or written; return the tenants in the order given."""
+    problems = _problems(params)
+    if problems:
+        raise MinioModuleError("; ".join(problems) + "; nothing was changed")
+    return [Tenant(user["name"], user.get("role"), user.get("password")) for user in params["users"]]
+
+
+def _bucket_params(params: dict, name: str, state: str) -> dict:
+    """The options of minio_bucket that give a tenant's bucket its quota and expiry, and nothing else."""
+    return {
+        "name": name,
+        "state": state,
+        "force": True,
+        "quota": params["quota"],
+        "object_lifetime_days": params["object_lifetime_days"],
+        "versioning": None,
+        "policy": None,
+        "usage": False,
+        "region": params["region"],
+    }
+
+
+def _read_users(clients: MinioClients, tenants: list[Tenant]) -> None:
+    for tenant, state in zip(tenants, _each(lambda tenant: user_state(clients, tenant.name), tenants), strict=True):
+        tenant.user = state
+
+
+def _role_groups(clients: MinioClients, params: dict, tenants: list[Tenant]) -> dict[str, str]:
+    """Role -> group, after checking that the groups of the roles in use exist (the minio role creates them)."""
+    groups = {role: params[f"{role}_group"] for role in ROLES}
+    missing = sorted(
+        groups[role] for role in {tenant.role for tenant in tenants} if group_state(clients, groups[role]) is None
+    )
+    if missing:
+        raise MinioModuleError(
+            f"groups {missing} do not exist; create them with their policies first (the onprem.mlops.minio "
+            "role, or onprem.mlops.minio_group); nothing was changed"
+        )
+    return groups
+
+
+def _stale_secrets(clients: MinioClients, params: dict, tenants: list[Tenant]) -> set[str]:
+    """Existing users whose secret is not the given one, when update_password=always asks.
+
+    MinIO never returns a secret, so each one is tried; a disabled user is refused before its signature is
+    looked at, so its secret counts as stale (rewriting it also enables the user, which is wanted here).
+    """
+    if params["update_password"] != "always":
+        return set()
+    candidates = [tenant for tenant in tenants if tenant.user is not None and tenant.password]
+    disabled = {tenant.name for tenant in candidates if tenant.user["status"] != "enabled"}
+    enabled = [tenant for tenant in candidates if tenant.name not in disabled]
+    works = _each(lambda tenant: clients.login_works(tenant.name, tenant.password), enabled)
+    return disabled | {tenant.name for tenant, ok in zip(enabled, works, strict=True) if not ok}
+
+
+def _plan_user(
+    clients: MinioClients, writer: SecretWriter, tenant: Tenant, stale: bool, groups: dict, moves: dict
+) -> None:
+    """Plan the user's secret and status into ``tenant.steps`` and its group changes into ``moves``."""
+    target = groups[tenant.role]
+    others = {group for role, group in groups.items() if role != tenant.role}
+    current = tenant.user or {"status": "enabled", "groups": []}
+    if tenant.user is None or stale:
+        tenant.steps.add(writer.set_secret, tenant.name, tenant.password)
+        tenant.password_changed = tenant.user is not None
+    elif current["status"] != "enabled":
+        tenant.steps.add(clients.admin.user_enable, tenant.name)
+    for group in sorted(others & set(current["groups"])):
+        moves["remove"].setdefault(group, []).append(tenant.name)
+    if target not in current["groups"]:
+        moves["add"].setdefault(target, []).append(tenant.name)
+    tenant.groups_after = sorted((set(current["groups"]) - others) | {target})
+
+
+def _membership_plan(clients: MinioClients, moves: dict) -> Plan:
+    """One call per group: out of the old group before into the new one, so a move never holds both roles."""
+    plan = Plan()
+    for group, names in sorted(moves["remove"].items()):
+        plan.add(clients.admin.group_remove, group, sorted(names))
+    for group, names in sorted(moves["add"].items()):
+        plan.add(clients.admin.group_add, group, sorted(names))
+    return plan
+
+
+def _user_view(state: dict | None) -> dict:
+    return {key: value for key, value in (state or {}).items() if key != "name"}
+
+
+def _status(existed: bool, changed: bool) -> str:
+    if not existed:
+        return "created"
+    return "updated" if changed else "unchanged"
+
+
+def _present(clients: MinioClients, params: dict, tenants: list[Tenant], check_mode: bool) -> list[dict]:
+    groups = _role_groups(clients, params, tenants)
+    _read_users(clients, tenants)
+    secretless = [tenant.name for tenant in tenants if tenant.user is None and not tenant.password]
+    if secretless:
+        raise MinioModuleError(f"users {secretless} do not exist yet and need a password; nothing was changed")
+    stale = _stale_secrets(clients, params, tenants)
+    writer = SecretWriter(clients.admin, params["secret_key"])
+    moves: dict = {"add": {}, "remove": {}}
+    for tenant in tenants:
+        _plan_user(clients, writer, tenant, tenant.name in stale, groups, moves)
+    memberships = _membership_plan(clients, moves)
+    moved = {name for names in (*moves["add"].values(), *moves["remove"].values()) for name in names}
+
+    def apply(tenant: Tenant) -> None:
+        with _working_on(tenant.name):
+            tenant.steps.run(check_mode)
+            tenant.bucket = ensure_bucket(clients, _bucket_params(params, tenant.name, "present"), check_mode)
+
+    # Users exist before they join a group, and a bucket is complete before its owner's group grants it.
+    _each(apply, tenants)
+    memberships.run(check_mode)
+    return [_present_result(tenant, groups[tenant.role], tenant.name in moved) for tenant in tenants]
+
+
+def _present_result(tenant: Tenant, group: str, moved: bool) -> dict:
+    user_changed = bool(tenant.steps) or moved
+    before = _user_view(tenant.user)
+    after = {**(before or {"policies": [], "service_accounts": []}), "status": "enabled", "groups": tenant.groups_after}
+    if tenant.password_changed:
+        before["password"], after["password"] = SECRET_PLACEHOLDER, SECRET_CHANGED_PLACEHOLDER
+    bucket_diff = tenant.bucket["diff"]
+    return {
+        "name": tenant.name,
+        "role": tenant.role,
+        "group": group,
+        "user": _status(tenant.user is not None, user_changed),
+        "bucket": _status(bool(bucket_diff["before"]), tenant.bucket["changed"]),
+        "password_changed": tenant.password_changed,
+        "changed": user_changed or tenant.bucket["changed"],
+        "diff": _tenant_diff(before, after, bucket_diff["before"], bucket_diff["after"]),
+    }
+
+
+def _tenant_diff(user_before: dict, user_after: dict, bucket_before: dict, bucket_after: dict) -> dict:
+    def view(user: dict, bucket: dict) -> dict:
+        return {key: value for key, value in (("user", user), ("bucket", bucket)) if value}
+
+    return {"before": view(user_before, bucket_before), "after": view(user_after, bucket_after)}
+
+
+def archive_prefix(params: dict, name: str, stamp: str) -> str:
+    return f"{name}-{params['archive_prefix_suffix'] or stamp}/"
+
+
+def _read_objects(clients: MinioClients, tenants: list[Tenant]) -> None:
+    """The keys of the current objects of each tenant's bucket, which the archive receives."""
+
+    def keys(tenant: Tenant) -> list[str]:
+        if not clients.s3.bucket_exists(tenant.name):
+            return []
+        return [entry.object_name for entry in clients.s3.list_objects(tenant.name, recursive=True)]
+
+    for tenant, found in zip(tenants, _each(keys, tenants), strict=True):
+        tenant.objects = found
+
+
+def _archive(clients: MinioClients, params: dict, tenants: list[Tenant], stamp: str) -> None:
+    """Copy every listed object server-side into the archive bucket, then check each one arrived."""
+    archive = params["archive_bucket"]
+    copies = [(tenant, key) for tenant in tenants for key in tenant.objects]
+    if not copies:
+        return
+    if not clients.s3.bucket_exists(archive):
+        clients.s3.make_bucket(archive, params["region"])
+
+    def copy(item: tuple[Tenant, str]) -> None:
+        tenant, key = item
+        with _working_on(tenant.name):
+            clients.s3.copy_object(
+                archive, archive_prefix(params, tenant.name, stamp) + key, CopySource(tenant.name, key)
+            )
+
+    def missing(tenant: Tenant) -> list[str]:
+        prefix = archive_prefix(params, tenant.name, stamp)
+        copied = {entry.object_name for entry in clients.s3.list_objects(archive, prefix=prefix, recursive=True)}
+        return sorted({prefix + key for key in tenant.objects} - copied)
+
+    _each(copy, copies)
+    holding = [tenant for tenant in tenants if tenant.objects]
+    lost = {tenant.name: keys for tenant, keys in zip(holding, _each(missing, holding), strict=True) if keys}
+    if lost:
+        raise MinioModuleError(
+            f"the archive {archive} lacks copies of {sum(map(len, lost.values()))} objects of {sorted(lost)} "
+            f"(first: {next(iter(lost.values()))[0]}); no bucket was removed"
+        )
+
+
+def _absent(clients: MinioClients, params: dict, tenants: list[Tenant], check_mode: bool) -> list[dict]:
+    _read_users(clients, tenants)
+    archiving = params["archive_bucket"] is not None
+    if archiving:
+        _read_objects(clients, tenants)
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+
+    for tenant in tenants:
+        if tenant.user is not None:
+            # MinIO removes the user's group memberships and service accounts with it.
+            tenant.steps.add(clients.admin.user_remove, tenant.name)
+
+    def remove_user(tenant: Tenant) -> None:
+        with _working_on(tenant.name):
+            tenant.steps.run(check_mode)
+
+    def remove_bucket(tenant: Tenant) -> None:
+        with _working_on(tenant.name):
+            tenant.bucket = ensure_bucket(clients, _bucket_params(params, tenant.name, "absent"), check_mode)
+
+    # The user goes first, so that it writes nothing new into the bucket while the bucket is copied.
+    _each(remove_user, tenants)
+    if archiving and not check_mode:
+        _archive(clients, params, tenants, stamp)
+    _each(remove_bucket, tenants)
+    return [_absent_result(params, tenant, stamp) for tenant in tenants]
+
+
+def _absent_result(params: dict, tenant: Tenant, stamp: str) -> dict:
+    bucket_before = tenant.bucket["diff"]["before"]
+    result = {
+        "name": tenant.name,
+        "role": tenant.role,
+        "group": None,
+        "user": "removed" if tenant.user is not None else "absent",
+        "bucket": "removed" if bucket_before else "absent",
+        "changed": bool(tenant.steps) or tenant.bucket["changed"],
+        "diff": _tenant_diff(_user_view(tenant.user), {}, bucket_before, {}),
+    }
+    if params["archive_bucket"] is not None:
+        result["archived_objects"] = len(tenant.objects)
+        result["archive_prefix"] = archive_prefix(params, tenant.name, stamp) if tenant.objects else None
+    return result
+
+
+def ensure_tenants(clients: MinioClients, params: dict, check_mode: bool) -> dict:
+    tenants = validate(params)
+    if params["state"] == "present":
+        results = _present(clients, params, tenants, check_mode)
+    else:
+        results = _absent(clients, params, tenants, check_mode)
+    diffs = [result.pop("diff") for result in results]
+    return {
+        "changed": any(result["changed"] for result in results),
+        "diff": {
+            "before": {"users": {result["name"]: diff["before"] for result, diff in zip(results, diffs, strict=True)}},
+            "after": {"users": {result["name"]: diff["after"] for result, diff in zip(results, diffs, strict=True)}},
+        },
+        "users": results,
+    }
