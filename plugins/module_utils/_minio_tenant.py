@@ -21,13 +21,14 @@ from typing import Any, TypeVar
 
 from ansible_collections.onprem.mlops.plugins.module_utils._minio_bucket import ensure_bucket
 from ansible_collections.onprem.mlops.plugins.module_utils._minio_group import group_state
-from ansible_collections.onprem.mlops.plugins.module_utils._minio_user import user_state
 from ansible_collections.onprem.mlops.plugins.module_utils.minio import (
     SECRET_CHANGED_PLACEHOLDER,
     SECRET_PLACEHOLDER,
     MinioClients,
     MinioModuleError,
     Plan,
+    admin_json,
+    csv_set,
     parse_size,
 )
 
@@ -210,8 +211,20 @@ def _bucket_params(params: dict, name: str, state: str) -> dict:
 
 
 def _read_users(clients: MinioClients, tenants: list[Tenant]) -> None:
-    for tenant, state in zip(tenants, _each(lambda tenant: user_state(clients, tenant.name), tenants), strict=True):
-        tenant.user = state
+    """Each tenant's user as {status, groups, policies}, or None, from one listing of all users.
+
+    One listing costs one Argon2id decryption of its answer; per-user reads would cost one for the service
+    accounts of each user (minio_user's user_state), seconds for a class.
+    """
+    listing = admin_json(clients.admin.user_list) or {}
+    for tenant in tenants:
+        info = listing.get(tenant.name)
+        if info is not None:
+            tenant.user = {
+                "status": info.get("status", "enabled"),
+                "groups": sorted(info.get("memberOf") or []),
+                "policies": csv_set(info.get("policyName")),
+            }
 
 
 def _role_groups(clients: MinioClients, params: dict, tenants: list[Tenant]) -> dict[str, str]:
@@ -272,10 +285,6 @@ def _membership_plan(clients: MinioClients, moves: dict) -> Plan:
     return plan
 
 
-def _user_view(state: dict | None) -> dict:
-    return {key: value for key, value in (state or {}).items() if key != "name"}
-
-
 def _status(existed: bool, changed: bool) -> str:
     if not existed:
         return "created"
@@ -309,8 +318,8 @@ def _present(clients: MinioClients, params: dict, tenants: list[Tenant], check_m
 
 def _present_result(tenant: Tenant, group: str, moved: bool) -> dict:
     user_changed = bool(tenant.steps) or moved
-    before = _user_view(tenant.user)
-    after = {**(before or {"policies": [], "service_accounts": []}), "status": "enabled", "groups": tenant.groups_after}
+    before = dict(tenant.user or {})
+    after = {"policies": [], **before, "status": "enabled", "groups": tenant.groups_after}
     if tenant.password_changed:
         before["password"], after["password"] = SECRET_PLACEHOLDER, SECRET_CHANGED_PLACEHOLDER
     bucket_diff = tenant.bucket["diff"]
@@ -417,7 +426,7 @@ def _absent_result(params: dict, tenant: Tenant, stamp: str) -> dict:
         "user": "removed" if tenant.user is not None else "absent",
         "bucket": "removed" if bucket_before else "absent",
         "changed": bool(tenant.steps) or tenant.bucket["changed"],
-        "diff": _tenant_diff(_user_view(tenant.user), {}, bucket_before, {}),
+        "diff": _tenant_diff(tenant.user or {}, {}, bucket_before, {}),
     }
     if params["archive_bucket"] is not None:
         result["archived_objects"] = len(tenant.objects)

@@ -36,8 +36,9 @@ _UNREACHABLE = frozenset({2002, 2003, 2005, 2006, 2013})
 _NOT_PERMITTED = frozenset({1044, 1142, 1143, 1227, 1370, 1410})
 _NO_REGISTRY = frozenset({1049, 1146})
 _AUTH_PLUGIN = frozenset({1251, 2059, 2061})
+_CONCURRENT = frozenset({1007, 1062, 1396})
 
-# Password checks log in once per account; a few at a time keep a class of fifty to well under a second.
+# Password checks log in once per account; a few at a time keep checking a class of fifty to about a second.
 _LOGIN_WORKERS = 8
 _PRIVILEGE_HINT = (
     "check that login_user may manage accounts: it needs CREATE USER, GRANT OPTION and every privilege it "
@@ -99,7 +100,8 @@ class Session:
     def rows(self, sql: str, args: Sequence = ()) -> list[tuple]:
         with self.connection.cursor() as cursor:
             cursor.execute(sql, tuple(args))
-            return list(cursor.fetchall())
+            # MySQL 8 types some SHOW and information_schema columns as binary strings.
+            return [tuple(_text(value) for value in row) for row in cursor.fetchall()]
 
     def value(self, sql: str, args: Sequence = ()) -> Any:
         rows = self.rows(sql, args)
@@ -123,6 +125,10 @@ class Session:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8") if isinstance(value, bytes | bytearray) else value
 
 
 def _connect_kwargs(params: dict) -> dict:
@@ -187,6 +193,8 @@ def error_message(exc: Exception, params: dict) -> str:
         return f"{text}; check registry_schema: the onprem.mlops.database role creates it with its users table"
     if code in _AUTH_PLUGIN:
         return f"{text}; check that the Python package cryptography is installed beside PyMySQL"
+    if code in _CONCURRENT:
+        return f"{text}; something else changed the same accounts while the module ran: run it again"
     return text
 
 

@@ -259,8 +259,17 @@ users:
       returned: when O(state=absent)
       type: str
       sample: deleted
+failed_users:
+  description: The people whose run failed; the message is the first one's error.
+  returned: failure
+  type: list
+  elements: str
+  sample: [bob]
 diff:
-  description: Per person (keyed by name), the resources before and after; people without an account are left out.
+  description:
+    - Each person before and after, under C(users.NAME), with C(role), C(active), C(secrets) (key names
+      only), C(components) (type, flavor, configuration) and C(stack). A person without an account is left
+      out. Never a secret value or password.
   returned: success
   type: dict
 """
@@ -290,11 +299,11 @@ def report(module: AnsibleModule, client: ZenmlClient, tenants: list) -> dict:
     """Manage everyone, then fail with the first failure, if any, after the people that went through."""
     outcomes, failures = manage_all(client, tenants, module.params, module.check_mode)
     results = [outcome["result"] for outcome in outcomes]
-    diff: dict = {"before": {}, "after": {}}
+    diff: dict = {"before": {"users": {}}, "after": {"users": {}}}
     for outcome in outcomes:
         for side in ("before", "after"):
             if outcome[side]:
-                diff[side][outcome["result"]["name"]] = outcome[side]
+                diff[side]["users"][outcome["result"]["name"]] = outcome[side]
         for warning in outcome["result"].pop("warnings", []):
             module.warn(warning)
     changed = any(result["changed"] for result in results)

@@ -12,6 +12,8 @@ TARGETS = Path(__file__).resolve().parent / "targets"
 # The environment variables that locate each service's test server (all must be set).
 SERVICE_VARIABLES = {
     "minio": ("MLOPS_TEST_MINIO_ENDPOINT", "MLOPS_TEST_MINIO_ACCESS_KEY", "MLOPS_TEST_MINIO_SECRET_KEY"),
+    "mysql": ("MLOPS_TEST_MYSQL_HOST", "MLOPS_TEST_MYSQL_PORT", "MLOPS_TEST_MYSQL_USER", "MLOPS_TEST_MYSQL_PASSWORD"),
+    "zenml": ("MLOPS_TEST_ZENML_URL", "MLOPS_TEST_ZENML_USERNAME", "MLOPS_TEST_ZENML_PASSWORD"),
 }
 
 _SERVICE_VARIABLE = re.compile(r"\bmlops_test_([a-z0-9]+)_[a-z0-9_]+")

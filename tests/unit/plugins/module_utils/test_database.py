@@ -91,6 +91,7 @@ def test_statement_repr_hides_parameters() -> None:
         pytest.param(ProgrammingError(1146, "Table 'x.users' doesn't exist"), "registry_schema", id="no-table"),
         pytest.param(OperationalError(1049, "Unknown database 'x'"), "registry_schema", id="no-schema"),
         pytest.param(OperationalError(2059, "Authentication plugin cannot be loaded"), "cryptography", id="plugin"),
+        pytest.param(OperationalError(1396, "Operation CREATE USER failed"), "run it again", id="race"),
         pytest.param(
             InternalError(1205, "Lock wait timeout exceeded"), "Lock wait timeout exceeded (error 1205)", id="other"
         ),

@@ -67,6 +67,7 @@ class FakeServer:
         self.registries: dict[str, dict[str, str]] = {registry: {}}
         self.usage: dict[str, tuple[int, int]] = {}
         self.ssl_cipher = ""
+        self.binary_results = False
         self.writes: list[str] = []
         self.queries: list[str] = []
         self.log: list[str] = []
@@ -107,8 +108,13 @@ class FakeServer:
         for regex, handler in self._handlers():
             match = re.fullmatch(regex, sql)
             if match:
-                return handler(match, args, formatted) or []
+                rows = handler(match, args, formatted) or []
+                return [self._binary(row) for row in rows] if self.binary_results else rows
         raise AssertionError(f"the fake server does not know this statement: {sql}")
+
+    @staticmethod
+    def _binary(row: tuple) -> tuple:
+        return tuple(value.encode() if isinstance(value, str) else value for value in row)
 
     # State helpers for tests
 

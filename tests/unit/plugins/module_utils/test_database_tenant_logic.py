@@ -417,6 +417,17 @@ def test_a_failure_half_way_names_the_user_and_a_rerun_completes() -> None:
     ]
 
 
+def test_binary_strings_in_results_are_read_as_text() -> None:
+    server = FakeServer("mysql")
+    run(server, params())
+    server.binary_results = True
+    server.usage["mlflow_alice"] = (3, 49152)
+    result = run(server, params(usage=True))
+    assert not result["changed"]
+    assert result["users"][0]["previous_role"] == "developer"
+    assert result["users"][0]["usage"] == {"bytes": 49152, "tables": 3}
+
+
 def test_empty_list_changes_nothing() -> None:
     server = FakeServer()
     result = run(server, params([]))
