@@ -114,7 +114,7 @@ class DeployedStack:
 
     def s3_admin(self) -> MinioAdmin:
         provider = StaticProvider("root", self.secrets["minio_root_password"])
-        return MinioAdmin(f"{self.host}:{self.vars['minio_api_port']}", credentials=provider, secure=False)
+        return MinioAdmin(endpoint=f"{self.host}:{self.vars['minio_api_port']}", credentials=provider, secure=False)
 
     @property
     def zenml_url(self) -> str:

@@ -93,7 +93,9 @@ class FakeZenml:
 
     # ------------------------------------------------------------------ the HTTP boundary
 
-    def request(self, method: str, url: str, headers=None, params=None, json=None, data=None, **_ignored) -> FakeResponse:
+    def request(
+        self, method: str, url: str, headers=None, params=None, json=None, data=None, **_ignored
+    ) -> FakeResponse:
         path = urlsplit(url).path
         with self._lock:
             caller = self._caller(headers or {})
@@ -164,7 +166,9 @@ class FakeZenml:
 
     def _require_admin(self, caller: str, action: str) -> None:
         if not self.users[caller]["is_admin"]:
-            raise ApiError(403, "IllegalOperationError", f"Only admin users can perform `{action}` without RBAC enabled.")
+            raise ApiError(
+                403, "IllegalOperationError", f"Only admin users can perform `{action}` without RBAC enabled."
+            )
 
     def _get_users(self, caller: str, key: str, _body) -> dict:
         user = self._find_user(key)
@@ -232,7 +236,12 @@ class FakeZenml:
         answer_of = getattr(self, f"_{kind[:-1]}_answer")
         hydrate = str(params.get("hydrate", "false")).lower() == "true"
         chunk = items[(page - 1) * size : page * size]
-        return {"index": page, "total_pages": pages, "total": len(items), "items": [answer_of(i, hydrate) for i in chunk]}
+        return {
+            "index": page,
+            "total_pages": pages,
+            "total": len(items),
+            "items": [answer_of(i, hydrate) for i in chunk],
+        }
 
     def _visible(self, kind: str, item: dict, caller: str) -> bool:
         if kind == "users":
@@ -276,7 +285,8 @@ class FakeZenml:
         clash = [
             item
             for item in self.secrets.values()
-            if item["name"] == body["name"] and item["private"] == body.get("private", False)
+            if item["name"] == body["name"]
+            and item["private"] == body.get("private", False)
             and (not item["private"] or item["user_id"] == caller)
         ]
         if clash:

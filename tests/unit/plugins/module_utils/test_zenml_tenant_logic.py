@@ -97,7 +97,12 @@ def test_removal_needs_only_a_name() -> None:
 
 @pytest.mark.parametrize(
     ("prefix", "path"),
-    [("zenml", "s3://alice/zenml"), ("/runs/zenml/", "s3://alice/runs/zenml"), ("", "s3://alice"), (None, "s3://alice")],
+    [
+        ("zenml", "s3://alice/zenml"),
+        ("/runs/zenml/", "s3://alice/runs/zenml"),
+        ("", "s3://alice"),
+        (None, "s3://alice"),
+    ],
 )
 def test_artifact_store_configuration(prefix: str | None, path: str) -> None:
     components = {item.type: item for item in spec(params={"artifact_path_prefix": prefix}).components}
@@ -529,6 +534,8 @@ def test_manage_all_keeps_the_order_with_many_people(
     assert failures == [] and [outcome["result"]["name"] for outcome in outcomes] == names
     assert len(server.stacks) == 30 and len(server.secrets) == 60
     removal = {**PARAMS, "state": "absent"}
-    outcomes, failures = manage_all(client, validate({**removal, "users": [{"name": n} for n in names]}), removal, False)
+    outcomes, failures = manage_all(
+        client, validate({**removal, "users": [{"name": n} for n in names]}), removal, False
+    )
     assert failures == [] and all(outcome["result"]["account"] == "deleted" for outcome in outcomes)
     assert [user["name"] for user in server.users.values()] == ["root"]
