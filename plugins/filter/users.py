@@ -227,13 +227,22 @@ def parse_roster(content: str, roster_format: str = "csv", default_role: str = "
 
 
 def roster_plan(registered: list[dict[str, str]], roster: list[dict[str, str]]) -> dict[str, list]:
-    """What syncing ``roster`` would do: users to add, to keep, absent from the roster, and role conflicts."""
+    """What syncing ``roster`` would do: users to add, to keep, absent from the roster, and role conflicts.
+
+    Only developers absent from the roster are ``prunable``: a class roster never lists the teachers, so
+    administrators are removed one by one with the remove action, never by a sync.
+    """
     current = {user["username"]: user["role"] for user in registered}
     wanted = {user["username"]: user["role"] for user in roster}
     return {
         "add": [user for user in roster if user["username"] not in current],
         "keep": [user for user in roster if current.get(user["username"]) == user["role"]],
         "absent": [{"username": name, "role": role} for name, role in sorted(current.items()) if name not in wanted],
+        "prunable": [
+            {"username": name, "role": role}
+            for name, role in sorted(current.items())
+            if name not in wanted and role == "developer"
+        ],
         "role_conflicts": [
             {"username": name, "registered": current[name], "roster": role}
             for name, role in wanted.items()

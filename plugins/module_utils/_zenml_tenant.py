@@ -24,10 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.onprem.mlops.plugins.module_utils import _zenml_resources as api
 from ansible_collections.onprem.mlops.plugins.module_utils.zenml import (
     SECRET_CHANGED_PLACEHOLDER,
     SECRET_PLACEHOLDER,
-    ZenmlApiError,
     ZenmlClient,
     ZenmlModuleError,
 )
@@ -43,8 +43,6 @@ ROLES = {"developer": False, "administrator": True}
 # is bound by the server's CPUs; a few requests in flight keep them busy without flooding a small server.
 WORKERS = 4
 _PRESENT_FIELDS = ("password", "s3_access_key", "s3_secret_key", "s3_bucket", "mlflow_username", "mlflow_password")
-# The parts of ZenML's answer to an account that still owns resources it refuses to delete.
-_OWNS_RESOURCES = "owns"
 
 
 @dataclass(frozen=True)
@@ -211,76 +209,18 @@ def _option_problems(params: dict) -> list[str]:
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def _user(answer: dict) -> dict:
-    body = answer.get("body") or {}
-    return {
-        "id": answer["id"],
-        "name": answer["name"],
-        "is_admin": bool(body.get("is_admin")),
-        "active": bool(body.get("active")),
-    }
-
-
-def _owner(answer: dict) -> str | None:
-    return (answer.get("body") or {}).get("user_id")
-
-
-def _component(answer: dict) -> dict:
-    body = answer.get("body") or {}
-    return {
-        "id": answer["id"],
-        "name": answer["name"],
-        "type": body.get("type"),
-        "flavor": body.get("flavor_name"),
-        "user_id": _owner(answer),
-        "configuration": (answer.get("metadata") or {}).get("configuration") or {},
-    }
-
-
-def _stack(answer: dict) -> dict:
-    components = (answer.get("metadata") or {}).get("components") or {}
-    return {
-        "id": answer["id"],
-        "name": answer["name"],
-        "user_id": _owner(answer),
-        "components": {kind: sorted(item["id"] for item in items) for kind, items in components.items() if items},
-    }
-
-
-def read_user(client: ZenmlClient, name: str) -> dict | None:
-    answer = client.get_or_none(f"/users/{name}", hydrate="false")
-    return _user(answer) if answer else None
-
-
-def read_components(client: ZenmlClient, user: str) -> dict[str, dict]:
-    """The components named like this person's, by type (whoever owns them)."""
-    wanted = names(user)
-    found = client.list_all("/components", name=f"startswith:{user}-", hydrate="true")
-    return {
-        item["type"]: item
-        for item in map(_component, found)
-        if item["type"] in (ARTIFACT_STORE, EXPERIMENT_TRACKER, ORCHESTRATOR) and item["name"] == wanted[item["type"]]
-    }
-
-
-def read_stack(client: ZenmlClient, user: str) -> dict | None:
-    stack_name = names(user)["stack"]
-    found = [item for item in client.list_all("/stacks", name=stack_name, hydrate="true") if item["name"] == stack_name]
-    return _stack(found[0]) if found else None
+def read_resources(client: ZenmlClient, name: str, current: Current) -> None:
+    """Fill in the components and stack named like the person's (whoever owns them), read as the admin."""
+    resource = names(name)
+    wanted = {kind: resource[kind] for kind in (ARTIFACT_STORE, EXPERIMENT_TRACKER, ORCHESTRATOR)}
+    current.components = api.read_components(client, f"{name}-", wanted)
+    current.stack = api.read_stack(client, resource["stack"])
 
 
 def read_secrets(client: ZenmlClient, token: str, user: dict) -> dict[str, dict]:
-    """This person's private secrets of the module, with their values, read with their own login."""
-    wanted = {names(user["name"])["s3_secret"], names(user["name"])["mlflow_secret"]}
-    found = client.list_all("/secrets", token, name=f"startswith:{user['name']}-", private="true")
-    result = {}
-    for item in found:
-        body = item.get("body") or {}
-        if item["name"] in wanted and body.get("private") and body.get("user_id") == user["id"]:
-            full = client.request("GET", f"/secrets/{item['id']}", token)
-            values = (full.get("body") or {}).get("values") or {}
-            result[item["name"]] = {"id": item["id"], "values": {key: value for key, value in values.items()}}
-    return result
+    """The person's private secrets of the module, with their values, read with the person's own login."""
+    resource = names(user["name"])
+    return api.read_private_secrets(client, token, user, {resource["s3_secret"], resource["mlflow_secret"]})
 
 
 # --------------------------------------------------------------------------------------------- planning
@@ -289,10 +229,10 @@ def read_secrets(client: ZenmlClient, token: str, user: dict) -> dict[str, dict]
 def plan_account(spec: Tenant, user: dict | None, login_ok: bool, update_password: str) -> list[Step]:
     """Writes to the account itself: create it, set its role, activate it, reset its password."""
     if user is None:
-        return [Step("create", "user", spec.name, {"is_admin": spec.is_admin})]
+        return [Step("create", "user", spec.name)]
     steps = []
     if user["is_admin"] != spec.is_admin:
-        steps.append(Step("update", "user", spec.name, {"is_admin": spec.is_admin}))
+        steps.append(Step("update", "user", spec.name))
     if not user["active"]:
         # Activation takes a password anyway; with on_create the current one is kept.
         steps.append(Step("activate", "user", spec.name, {"set_password": update_password == "always"}))
@@ -308,7 +248,7 @@ def plan_account(spec: Tenant, user: dict | None, login_ok: bool, update_passwor
 
 def _check_owner(kind: str, item: dict | None, user_id: str | None) -> None:
     if item is not None and (user_id is None or item["user_id"] != user_id):
-        owner = item["user_id"] or "nobody (a default resource)"
+        owner = f"another account (user id {item['user_id']})" if item["user_id"] else "nobody (a default resource)"
         raise ZenmlModuleError(
             f"the {kind} {item['name']} already exists and belongs to {owner}, not to this user; rename or remove it"
         )
@@ -452,30 +392,16 @@ class Run:
         return self.current.user["id"] if self.current.user else None
 
 
-def _activate(client: ZenmlClient, user_id: str, password: str | None) -> None:
-    """Deactivate and activate an account again: the admin's only way to set another account's password."""
-    answer = client.request("PUT", f"/users/{user_id}/deactivate")
-    activation = {"activation_token": (answer.get("body") or {}).get("activation_token")}
-    if password is not None:
-        activation["password"] = password
-    client.request("PUT", f"/users/{user_id}/activate", body=activation, anonymous=True)
-
-
 def _apply_account(run: Run, step: Step) -> None:
     client, spec = run.client, run.spec
     if step.action == "create":
-        answer = client.request(
-            "POST",
-            "/users",
-            body={"name": spec.name, "password": spec.password, "is_admin": spec.is_admin, "active": True},
-        )
-        run.current.user = _user(answer)
+        run.current.user = api.create_user(client, spec.name, spec.password, spec.is_admin)
     elif step.action == "update":
-        client.request("PUT", f"/users/{run.user_id}", body=step.data)
+        api.set_admin(client, run.user_id, spec.is_admin)
     elif step.action == "activate":
-        _activate(client, run.user_id, spec.password if step.data["set_password"] else None)
+        api.reactivate(client, run.user_id, spec.password if step.data["set_password"] else None)
     elif step.action == "reset_password":
-        _activate(client, run.user_id, spec.password)
+        api.reactivate(client, run.user_id, spec.password)
 
 
 def _login_after_account_steps(run: Run, steps: list[Step]) -> None:
@@ -484,7 +410,7 @@ def _login_after_account_steps(run: Run, steps: list[Step]) -> None:
         return
     if any(step.action == "activate" for step in steps):
         # Leave the account deactivated, as it was found, rather than active with a password nobody knows.
-        run.client.request("PUT", f"/users/{run.user_id}/deactivate")
+        api.deactivate(run.client, run.user_id)
         raise ZenmlModuleError(
             f"ZenML refuses the login of {run.spec.name} with the given password once the deactivated account "
             "is activated again (it was left deactivated); use update_password=always to set the password"
@@ -492,44 +418,41 @@ def _login_after_account_steps(run: Run, steps: list[Step]) -> None:
     raise ZenmlModuleError(f"ZenML refuses the login of {run.spec.name} right after setting its password")
 
 
-def _apply_resource(run: Run, step: Step) -> None:
-    client, token = run.client, run.token
-    if step.kind == "secret":
-        existing = (run.current.secrets or {}).get(step.name)
-        if existing is None:
-            answer = client.request(
-                "POST", "/secrets", token, body={"name": step.name, "private": True, "values": step.data}
-            )
-            run.current.secrets = {**(run.current.secrets or {}), step.name: {"id": answer["id"], "values": step.data}}
-        else:
-            client.request("PUT", f"/secrets/{existing['id']}", token, body={"values": step.data})
-    elif step.kind == "component":
-        component: Component = step.data
-        existing = run.current.components.get(component.type)
-        if existing is None:
-            body = {
-                "name": component.name,
-                "type": component.type,
-                "flavor": component.flavor,
-                "configuration": component.configuration,
-            }
-            run.current.components[component.type] = _component(client.request("POST", "/components", token, body=body))
-        else:
-            client.request(
-                "PUT", f"/components/{existing['id']}", token, body={"configuration": component.configuration}
-            )
-    elif step.kind == "stack":
-        members = {item.type: [run.current.components[item.type]["id"]] for item in run.spec.components}
-        if run.current.stack is None:
-            answer = client.request("POST", "/stacks", token, body={"name": step.name, "components": members})
-            run.current.stack = _stack(answer)
-        else:
-            client.request("PUT", f"/stacks/{run.current.stack['id']}", token, body={"components": members})
+def _apply_secret(run: Run, step: Step) -> None:
+    secrets = run.current.secrets if run.current.secrets is not None else {}
+    existing = secrets.get(step.name)
+    if existing is None:
+        secrets[step.name] = {"id": api.create_secret(run.client, run.token, step.name, step.data), "values": step.data}
+    else:
+        api.update_secret(run.client, run.token, existing["id"], step.data)
+    run.current.secrets = secrets
+
+
+def _apply_component(run: Run, step: Step) -> None:
+    component: Component = step.data
+    existing = run.current.components.get(component.type)
+    if existing is None:
+        run.current.components[component.type] = api.create_component(
+            run.client, run.token, component.name, component.type, component.flavor, component.configuration
+        )
+    else:
+        api.update_component(run.client, run.token, existing["id"], component.configuration)
+
+
+def _apply_stack(run: Run, step: Step) -> None:
+    members = {item.type: [run.current.components[item.type]["id"]] for item in run.spec.components}
+    if run.current.stack is None:
+        run.current.stack = api.create_stack(run.client, run.token, step.name, members)
+    else:
+        api.update_stack(run.client, run.token, run.current.stack["id"], members)
+
+
+_APPLY_RESOURCE = {"secret": _apply_secret, "component": _apply_component, "stack": _apply_stack}
 
 
 def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, check_mode: bool) -> dict:
     """Bring one person's account and resources to the desired state; return the per-user result."""
-    run = Run(client, spec, Current(user=read_user(client, spec.name)))
+    run = Run(client, spec, Current(user=api.read_user(client, spec.name)))
     user = run.current.user
     if user is not None and user["active"]:
         run.token = client.login(spec.name, spec.password)
@@ -539,15 +462,14 @@ def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, chec
             _apply_account(run, step)
         if run.token is None:
             _login_after_account_steps(run, account_steps)
-    run.current.components = read_components(client, spec.name)
-    run.current.stack = read_stack(client, spec.name)
+    read_resources(client, spec.name, run.current)
     if run.token is not None:
         run.current.secrets = read_secrets(client, run.token, run.current.user)
     before = current_view(Current(user, run.current.components, run.current.stack, run.current.secrets))
     resource_steps = plan_resources(spec, run.user_id, run.current)
     if not check_mode:
         for step in resource_steps:
-            _apply_resource(run, step)
+            _APPLY_RESOURCE[step.kind](run, step)
     steps = account_steps + resource_steps
     password_changed = any(step.action == "reset_password" for step in steps)
     after = desired_view(spec, steps)
@@ -589,11 +511,10 @@ def _present_result(run: Run, steps: list[Step], password_changed: bool) -> dict
 
 def remove(client: ZenmlClient, spec: Tenant, check_mode: bool) -> dict:
     """Delete one person's stack, components, private secrets and account; return the per-user result."""
-    current = Current(user=read_user(client, spec.name))
+    current = Current(user=api.read_user(client, spec.name))
     if current.user is None:
         return {"result": _absent_result(spec, [], "absent", []), "before": {}, "after": {}}
-    current.components = read_components(client, spec.name)
-    current.stack = read_stack(client, spec.name)
+    read_resources(client, spec.name, current)
     token = client.login(spec.name, spec.password) if spec.password and current.user["active"] else None
     if token is not None:
         current.secrets = read_secrets(client, token, current.user)
@@ -614,7 +535,7 @@ def _apply_removal(
             done.append(step)
             done.extend(_take_over(client, spec, current.user))
         elif step.kind != "user":
-            client.request("DELETE", f"/{step.kind}s/{step.data}", token if step.kind == "secret" else None)
+            api.delete(client, f"{step.kind}s", step.data, token if step.kind == "secret" else None)
             done.append(step)
     entered = any(step.action == "take_over" for step in done)
     return _delete_account(client, spec, current, done, entered)
@@ -623,11 +544,11 @@ def _apply_removal(
 def _take_over(client: ZenmlClient, spec: Tenant, user: dict) -> list[Step]:
     """Enter the account with a throw-away password and delete the module's private secrets in it."""
     password = _random.token_urlsafe(24)
-    _activate(client, user["id"], password)
+    api.reactivate(client, user["id"], password)
     token = client.login(spec.name, password)
     deleted = []
     for name, item in sorted(read_secrets(client, token, user).items()):
-        client.request("DELETE", f"/secrets/{item['id']}", token)
+        api.delete(client, "secrets", item["id"], token)
         deleted.append(Step("delete", "secret", name, item["id"]))
     return deleted
 
@@ -636,22 +557,18 @@ def _delete_account(
     client: ZenmlClient, spec: Tenant, current: Current, done: list[Step], entered: bool
 ) -> tuple[str, list[Step], list[str]]:
     user = current.user
-    try:
-        client.request("DELETE", f"/users/{user['id']}")
-    except ZenmlApiError as exc:
-        if exc.kind != "IllegalOperationError" or _OWNS_RESOURCES not in exc.detail:
-            raise
-        warning = (
-            f"ZenML keeps the account {spec.name} because it still owns other resources (pipeline runs, "
-            "artifacts, models or secrets of its own); it is deactivated and cannot log in. Delete those "
-            "resources and run again to remove it."
-        )
-        if user["active"] or entered:
-            client.request("PUT", f"/users/{user['id']}/deactivate")
-            done.append(Step("deactivate", "user", spec.name))
-        return "deactivated", done, [warning]
-    done.append(Step("delete", "user", spec.name, user["id"]))
-    return "deleted", done, []
+    if api.delete_user(client, user["id"]):
+        done.append(Step("delete", "user", spec.name, user["id"]))
+        return "deleted", done, []
+    if user["active"] or entered:
+        api.deactivate(client, user["id"])
+        done.append(Step("deactivate", "user", spec.name))
+    warning = (
+        f"ZenML keeps the account {spec.name} because it still owns other resources (pipeline runs, artifacts, "
+        "models or secrets of its own); it is deactivated and cannot log in. Delete those resources and run "
+        "again to remove it."
+    )
+    return "deactivated", done, [warning]
 
 
 def _absent_result(spec: Tenant, steps: list[Step], account: str, warnings: list[str]) -> dict:

@@ -140,11 +140,9 @@ class ZenmlClient:
         try:
             answer = response.json() if response.content else None
         except ValueError as exc:
-            if response.status_code >= 400:
-                raise ZenmlApiError(method, path, response.status_code, "", response.text[:200]) from exc
             raise ZenmlModuleError(
-                f"{method} {path} did not answer JSON (HTTP {response.status_code}); check that server_url is "
-                "the ZenML server itself"
+                f"{method} {path} answered HTTP {response.status_code} with something other than JSON "
+                f"({response.text[:80]!r}); check that server_url is the ZenML server itself"
             ) from exc
         if response.status_code >= 400:
             raise ZenmlApiError(method, path, response.status_code, *error_detail(answer))
@@ -214,7 +212,7 @@ def _api_error_message(exc: ZenmlApiError, params: dict, version: str) -> str:
     if exc.status == 403 and "admin" in exc.detail.lower():
         return f"{text}; check that {params.get('admin_username')} is a ZenML admin account"
     if exc.status == 404 and not exc.kind:
-        return f"{text}; check that server_url is the ZenML server and {_VERSION_HINT}{running}"
+        return f"{text}; check that server_url is the ZenML server, and that it runs ZenML {TESTED_VERSION}{running}"
     if exc.status >= 500:
         return f"{text}; look at the ZenML server's log and {_VERSION_HINT}{running}"
     return f"{text}; {_VERSION_HINT}{running}"

@@ -160,6 +160,7 @@ def test_roster_plan():
         {"username": "alice", "role": "developer"},
         {"username": "bob", "role": "developer"},
         {"username": "olduser", "role": "developer"},
+        {"username": "teacher", "role": "administrator"},
     ]
     roster = [
         {"username": "alice", "role": "developer"},
@@ -169,7 +170,11 @@ def test_roster_plan():
     plan = roster_plan(registered, roster)
     assert plan["add"] == [{"username": "newbie", "role": "developer"}]
     assert plan["keep"] == [{"username": "alice", "role": "developer"}]
-    assert plan["absent"] == [{"username": "olduser", "role": "developer"}]
+    assert plan["absent"] == [
+        {"username": "olduser", "role": "developer"},
+        {"username": "teacher", "role": "administrator"},
+    ]
+    assert plan["prunable"] == [{"username": "olduser", "role": "developer"}]
     assert plan["role_conflicts"] == [{"username": "bob", "registered": "developer", "roster": "administrator"}]
 
 

@@ -3,11 +3,9 @@ admin API's raw add-user request (decrypted as MinIO does), server-side copies a
 No tests live here; the file name keeps it with the minio_tenant tests.
 """
 
-import functools
-import io
+import hashlib
 import json
 
-import pytest
 from ansible_collections.onprem.mlops.plugins.module_utils.minio import MinioClients
 from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio_fakes import (
     LOGIN,
@@ -16,18 +14,23 @@ from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio
     FakeObject,
     FakeS3,
 )
-from minio import crypto
+from Crypto.Cipher import AES
 from minio.commonconfig import CopySource
 from minio.minioadmin import _COMMAND
-from urllib3.response import HTTPResponse
 
 GROUPS = ("developers", "administrators")
-_derive_key = functools.lru_cache(crypto._generate_key)
 
 
-def fast_key_derivation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Derive each Argon2id key once per test session: the same keys, without 0.2 s per payload."""
-    monkeypatch.setattr(crypto, "_generate_key", _derive_key)
+def open_sealed(body: bytes, secret: str) -> bytes:
+    """Decrypt an admin payload of AEAD ID 2 as MinIO's DecryptData does, written from the format (salt,
+    ID, nonce, then sio chunks of AES-256-GCM under a PBKDF2-SHA256 key), not from the module's code."""
+    salt, aead, nonce, chunk = body[:32], body[32], body[33:41], body[41:]
+    assert aead == 2, f"AEAD ID {aead} is not PBKDF2 with AES-GCM"
+    key = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, 8192, 32)
+    final = b"\x80" + AES.new(key, AES.MODE_GCM, nonce + bytes(4)).digest()
+    cipher = AES.new(key, AES.MODE_GCM, nonce + (1).to_bytes(4, "little"))
+    cipher.update(final)
+    return cipher.decrypt_and_verify(chunk[:-16], chunk[-16:])
 
 
 class TenantFakeAdmin(FakeAdmin):
@@ -42,8 +45,7 @@ class TenantFakeAdmin(FakeAdmin):
     def _url_open(self, *, method: str, command: object, query_params: dict, body: bytes) -> None:
         """The add-user request as MinIO takes it: the body decrypts with the admin's secret or is refused."""
         assert (method, command) == ("PUT", _COMMAND.ADD_USER)
-        plain = crypto.decrypt(HTTPResponse(body=io.BytesIO(body), preload_content=False), self.secret)
-        request = json.loads(plain)
+        request = json.loads(open_sealed(body, self.secret))
         assert request["status"] == "enabled"
         self.salts.append(body[:32])
         self.user_add(query_params["accessKey"], request["secretKey"])

@@ -99,11 +99,15 @@ def test_request_raises_the_servers_error() -> None:
     assert "POST /stacks answered HTTP 409 EntityExistsError: exists" in str(caught.value)
 
 
-def test_an_answer_that_is_not_json_means_the_url_is_wrong() -> None:
-    answer = FakeResponse(200)
-    answer.content, answer.text = b"<html>", "<html>"
+@pytest.mark.parametrize("status", [200, 403])
+def test_an_answer_that_is_not_json_means_the_url_is_wrong(status: int) -> None:
+    answer = FakeResponse(status)
+    answer.content, answer.text = (
+        b"<Error><Code>AccessDenied</Code></Error>",
+        "<Error><Code>AccessDenied</Code></Error>",
+    )
     client, _ = _client(answer)
-    with pytest.raises(ZenmlModuleError, match="server_url"):
+    with pytest.raises(ZenmlModuleError, match=f"HTTP {status} with something other than JSON .*check that server_url"):
         client.request("GET", "/info")
 
 

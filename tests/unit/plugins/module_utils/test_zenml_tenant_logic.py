@@ -247,8 +247,8 @@ def test_plan_resources(change, expected: list[str]) -> None:
 @pytest.mark.parametrize(
     ("user_id", "change", "message"),
     [
-        ("u2", {}, "the component alice-artifact-store already exists and belongs to u1"),
-        (None, {}, "belongs to u1, not to this user"),
+        ("u2", {}, r"the component alice-artifact-store already exists and belongs to another account \(user id u1\)"),
+        (None, {}, r"belongs to another account \(user id u1\), not to this user"),
         ("u1", {"stack": {"id": "s", "name": "alice-stack", "user_id": None, "components": {}}}, "nobody"),
     ],
 )

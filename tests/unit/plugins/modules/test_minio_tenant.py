@@ -8,18 +8,10 @@ from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio
     admin_error,
     run_module,
 )
-from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio_tenant_fakes import (
-    fast_key_derivation,
-    tenant_server,
-)
+from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio_tenant_fakes import tenant_server
 
 ALICE = {"name": "alice", "role": "developer", "password": "alice-secret-1"}
 CAROL = {"name": "carol", "role": "administrator", "password": "carol-secret-1"}
-
-
-@pytest.fixture(autouse=True)
-def _fast_key_derivation(monkeypatch: pytest.MonkeyPatch) -> None:
-    fast_key_derivation(monkeypatch)
 
 
 class Untouchable:
