@@ -213,6 +213,8 @@ def _api_error_message(exc: ZenmlApiError, params: dict, version: str) -> str:
         return f"{text}; check that {params.get('admin_username')} is a ZenML admin account"
     if exc.status == 404 and not exc.kind:
         return f"{text}; check that server_url is the ZenML server, and that it runs ZenML {TESTED_VERSION}{running}"
+    if exc.status == 409:
+        return f"{text}; the name is taken by another resource of ZenML (for example a service account)"
     if exc.status >= 500:
         return f"{text}; look at the ZenML server's log and {_VERSION_HINT}{running}"
     return f"{text}; {_VERSION_HINT}{running}"

@@ -173,6 +173,7 @@ def test_new_session_refuses_cookies() -> None:
         ),
         (ZenmlApiError("GET", "/stacks", 404, "", "Not Found"), "check that server_url is the ZenML server"),
         (ZenmlApiError("POST", "/stacks", 500, "RuntimeError", "boom"), "look at the ZenML server's log"),
+        (ZenmlApiError("POST", "/users", 409, "EntityExistsError", "exists"), "the name is taken"),
         (ZenmlApiError("POST", "/stacks", 422, "ValueError", "bad"), "check that the server runs ZenML 0.98.0"),
     ],
 )
