@@ -9,7 +9,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PATH := $(abspath $(BIN)):$(PATH)
 # auto: the public images when they can be pulled, else the local builds; or upstream / local.
 MLOPS_IMAGE_SOURCE ?= auto
 DEPLOY_ARGS ?=
