@@ -6,7 +6,7 @@
 # hash of its build context (Dockerfile and files, build arguments, parent image's hash). An
 # image whose tag already exists with the same hash is skipped, so a warm run takes seconds.
 #
-# Usage: scripts/build-images.sh [--force] [--verbose] [all|base|python|mariadb|minio|zenml-server|gitlab-runner]...
+# Usage: scripts/build-images.sh [--force] [--verbose] [all|base|python|mariadb|minio|zenml-server|ci-job|gitlab-runner]...
 #
 # Environment:
 #   MLOPS_IMAGE_PREFIX            image name prefix (default: onprem-mlops)
@@ -30,6 +30,9 @@ readonly DEBIAN_SUITE=bookworm
 readonly PYTHON_TAG=3.11-bookworm
 readonly MARIADB_TAG=10.11
 readonly ZENML_VERSION=0.98.0
+# The CI job image's tag names its pinned client versions (images/ci-job/requirements.txt).
+readonly MLFLOW_VERSION=3.17.2
+readonly CI_JOB_TAG=zenml-$ZENML_VERSION-mlflow-$MLFLOW_VERSION
 
 # MinIO server, built on the host with `go install`. The Go module proxy reachable here answers
 # "403 This module version is not available" for the release tag RELEASE.2025-10-15T17-29-55Z and
@@ -49,7 +52,7 @@ readonly GITLAB_RUNNER_MODULE_VERSION=v1.11.1-0.20260903214710-fc1f1862bd91
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 readonly LABEL_KEY=org.onprem-mlops.context-hash
-readonly ALL_TARGETS=(base python mariadb minio zenml-server gitlab-runner)
+readonly ALL_TARGETS=(base python mariadb minio zenml-server ci-job gitlab-runner)
 
 PREFIX="${MLOPS_IMAGE_PREFIX:-onprem-mlops}"
 MIRROR="${MLOPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -85,6 +88,7 @@ image_ref() {
     mariadb) echo "$PREFIX/mariadb:$MARIADB_TAG" ;;
     minio) echo "$PREFIX/minio:$MINIO_TAG" ;;
     zenml-server) echo "$PREFIX/zenml-server:$ZENML_VERSION" ;;
+    ci-job) echo "$PREFIX/ci-job:$CI_JOB_TAG" ;;
     gitlab-runner) echo "$PREFIX/gitlab-runner:$(gitlab_runner_tag)" ;;
     *) die "unknown target: $1" ;;
   esac
@@ -93,7 +97,7 @@ image_ref() {
 parent_of() {
   case "$1" in
     base) echo "" ;;
-    zenml-server) echo python ;;
+    zenml-server | ci-job) echo python ;;
     *) echo base ;;
   esac
 }
@@ -458,6 +462,11 @@ build_target() {
       BUILD_ARGS=("PYTHON_IMAGE=$(image_ref python)" "ZENML_VERSION=$ZENML_VERSION")
       build_image zenml-server "$(image_ref zenml-server)"
       ;;
+    ci-job)
+      context_from_dir ci-job
+      BUILD_ARGS=("PYTHON_IMAGE=$(image_ref python)")
+      build_image ci-job "$(image_ref ci-job)"
+      ;;
     gitlab-runner)
       ref="$(image_ref gitlab-runner)"
       start=$SECONDS
@@ -495,7 +504,7 @@ main() {
         explicit+=("$arg")
         runner_fatal=1
         ;;
-      base | python | mariadb | minio | zenml-server) explicit+=("$arg") ;;
+      base | python | mariadb | minio | zenml-server | ci-job) explicit+=("$arg") ;;
       *)
         usage >&2
         die "unknown argument: $arg"

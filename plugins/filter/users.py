@@ -26,6 +26,7 @@ description:
   - C(roster_plan) compares a roster with the registered users.
   - C(users_table) formats the C(list) action's table.
   - C(secrets_of) picks one user's secrets out of the batch's.
+  - C(credential_files) lists a batch of users' credential files (C(.env), C(.md)) for M(onprem.mlops.template_files).
   - C(tenant_users) builds the C(users) option of the C(*_tenant) modules from users and their secrets.
 options:
   _input:
@@ -278,6 +279,28 @@ def secrets_of(secrets: dict[str, str], name: str) -> dict[str, str]:
     return {key.removeprefix(prefix): value for key, value in secrets.items() if key.startswith(prefix)}
 
 
+def credential_files(
+    batch: list[dict[str, str]],
+    directory: str,
+    schema_prefix: str,
+    secrets: dict[str, str],
+    kinds: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The ``files`` option of ``template_files`` writing ``<directory>/<name>.<kind>`` from ``<kind>.j2`` for each
+    user, with the template variables ``__user`` (resource names), ``__user_role`` and ``__user_secret``."""
+    files = []
+    for user in batch:
+        name = user["username"]
+        template_vars = {
+            "__user": user_resources(name, schema_prefix),
+            "__user_role": user["role"],
+            "__user_secret": secrets_of(secrets, name),
+        }
+        for kind in kinds or ["env", "md"]:
+            files.append({"src": f"{kind}.j2", "dest": f"{directory.rstrip('/')}/{name}.{kind}", "vars": template_vars})
+    return files
+
+
 def _human_size(size: int) -> str:
     value = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -327,5 +350,6 @@ class FilterModule:
             "roster_plan": roster_plan,
             "tenant_users": tenant_users,
             "secrets_of": secrets_of,
+            "credential_files": credential_files,
             "users_table": users_table,
         }

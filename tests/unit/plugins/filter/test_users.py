@@ -205,3 +205,23 @@ def test_users_table():
     assert lines[1].split() == ["alice", "developer", "2.0", "KiB", "3", "1.0", "MiB"]
     assert lines[2].split() == ["bob", "administrator", "missing", "-", "missing"]
     assert lines[3] == "2 user(s)"
+
+
+def test_credential_files_lists_env_and_md_per_user_with_their_own_secrets():
+    from ansible_collections.onprem.mlops.plugins.filter.users import credential_files
+
+    batch = [{"username": "alice", "role": "developer"}, {"username": "carol", "role": "administrator"}]
+    secrets = {"alice/mysql_password": "a1", "carol/mysql_password": "c1"}
+    files = credential_files(batch, "/srv/credentials/", "mlflow_", secrets)
+    assert [f["dest"] for f in files] == [
+        "/srv/credentials/alice.env",
+        "/srv/credentials/alice.md",
+        "/srv/credentials/carol.env",
+        "/srv/credentials/carol.md",
+    ]
+    assert [f["src"] for f in files[:2]] == ["env.j2", "md.j2"]
+    alice = files[0]["vars"]
+    assert alice["__user_role"] == "developer"
+    assert alice["__user_secret"] == {"mysql_password": "a1"}
+    assert alice["__user"]["mysql_schema"] == "mlflow_alice"
+    assert files[2]["vars"]["__user_secret"] == {"mysql_password": "c1"}
