@@ -1,6 +1,6 @@
 # Control environment, deployment and tests of the onprem.mlops collection.
 #   make deploy   set up .venv and deploy the server to the default inventory (this machine)
-#   make test     lint, unit tests, Molecule (deploy + verify for real) and integration tests
+#   make test     lint, unit tests, Molecule (deploy + verify for real), integration and end-to-end tests
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 MLOPS_IMAGE_SOURCE ?= auto
 DEPLOY_ARGS ?=
 
-.PHONY: help venv venv-dev docker images deploy test lint unit molecule integration build clean
+.PHONY: help venv venv-dev docker images deploy test lint unit molecule integration e2e build clean
 
 help:
 	@grep -E '^#   make' $(MAKEFILE_LIST) | sed 's/^#   //'
@@ -73,7 +73,12 @@ molecule: venv-dev images
 integration: venv-dev
 	eval "$$(tests/integration/stack-env.sh)"; $(BIN)/pytest -p no:cacheprovider tests/integration
 
-test: venv-dev images lint unit molecule integration
+# Students' pipelines through the CI template, run by gitlab-ci-local on the stack Molecule deployed.
+e2e: venv-dev
+	export GITLAB_CI_LOCAL="$$(scripts/install-gitlab-ci-local.sh)"; \
+	eval "$$(tests/integration/stack-env.sh)"; $(BIN)/pytest -p no:cacheprovider tests/e2e
+
+test: venv-dev images lint unit molecule integration e2e
 	scripts/remove-stack.sh mlops-ci
 
 clean:

@@ -87,6 +87,8 @@ RESERVED_NAMES = frozenset(
         "database",
         "zenmlserver",
         "stackmanagement",
+        # Its MLflow schema would be the template new users' schemas are copied from (users_mlflow_template_schema).
+        "template",
     }
 )
 RESERVED_PREFIXES = ("shared", "archive", "mlflow", "gitlabrunner", "minio")

@@ -5,11 +5,13 @@ row in the user registry, for a whole class over one connection.
 
 Everything is read first (a handful of queries for all users, plus SHOW GRANTS per existing account),
 then every user is planned, and only then is anything written, so an invalid list changes nothing.
+With a schema template, new schemas are then filled as copies of it (see ``_database_mlflow``).
 """
 
 import re
 from dataclasses import dataclass, field
 
+from ansible_collections.onprem.mlops.plugins.module_utils import _database_mlflow as mlflow
 from ansible_collections.onprem.mlops.plugins.module_utils._database_grants import (
     AccountGrants,
     parse_grants,
@@ -24,6 +26,7 @@ from ansible_collections.onprem.mlops.plugins.module_utils.database import (
     MySQLError,
     Session,
     Statement,
+    open_session,
     placeholders,
     quote_identifier,
 )
@@ -79,6 +82,11 @@ class UserPlan:
     before: dict
     after: dict
     result: dict
+    copy: mlflow.Copy | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.statements) or self.copy is not None
 
 
 def validate(params: dict) -> list[dict]:
@@ -104,6 +112,7 @@ def validate(params: dict) -> list[dict]:
         roleless = [user["name"] for user in users if not user.get("role")]
         if roleless:
             raise DatabaseModuleError(f"users {roleless} have no role; state=present needs one of {list(ROLES)}")
+    mlflow.validate(params, [params["schema_prefix"] + name for name in names])
     return users
 
 
@@ -232,7 +241,28 @@ def stale_passwords(session: Session, ctx: Context, users: list[dict], found: di
     return session.refused_logins(passwords)
 
 
-def plan_present(ctx: Context, user: dict, found: Found, password_stale: bool = False) -> UserPlan:
+def _plan_copy(ctx: Context, name: str, plan: UserPlan, schemas: mlflow.MlflowSchemas | None) -> None:
+    """Fill a new or empty schema from the template, and show the schema's MLflow revision in the diff."""
+    if schemas is None:
+        return
+    state = schemas.states[ctx.schema(name)]
+    plan.copy = schemas.copy_for(ctx.schema(name))
+    revision = schemas.template_state.revision if plan.copy else state.revision
+    if state.exists:
+        plan.before["revision"] = state.revision
+    plan.after["revision"] = revision
+    plan.result["schema_copied"] = plan.copy is not None
+    plan.result["schema_revision"] = revision
+    plan.result["changed"] = plan.changed
+
+
+def plan_present(
+    ctx: Context,
+    user: dict,
+    found: Found,
+    password_stale: bool = False,
+    schemas: mlflow.MlflowSchemas | None = None,
+) -> UserPlan:
     name, role = user["name"], user["role"]
     account = (name, ctx.host)
     schema = ctx.schema(name)
@@ -259,7 +289,9 @@ def plan_present(ctx: Context, user: dict, found: Found, password_stale: bool = 
         before["password"], after["password"] = SECRET_PLACEHOLDER, SECRET_CHANGED_PLACEHOLDER
     result = _result(ctx, name, found, role, bool(statements))
     result["password_changed"] = password_changed
-    return UserPlan(name, statements, before, after, result)
+    plan = UserPlan(name, statements, before, after, result)
+    _plan_copy(ctx, name, plan, schemas)
+    return plan
 
 
 def plan_absent(ctx: Context, user: dict, found: Found) -> UserPlan:
@@ -283,6 +315,29 @@ def _check_passwords(users: list[dict], found: dict[str, Found]) -> None:
         raise DatabaseModuleError(f"users {missing} have no account yet and need a password; nothing was changed")
 
 
+def _check_template(schemas: mlflow.MlflowSchemas | None, plans: list[UserPlan]) -> None:
+    copies = [plan.name for plan in plans if plan.copy]
+    if schemas is not None and copies and schemas.template_state.revision is None:
+        raise DatabaseModuleError(
+            f"schema_template {schemas.template} holds no MLflow schema yet (no alembic_version row), so the schemas "
+            f"of {copies} cannot be copied from it: run MLflow's migrations on it first; nothing was changed"
+        )
+
+
+def _read_schemas(session: Session, ctx: Context, names: list[str]) -> mlflow.MlflowSchemas | None:
+    if not ctx.params.get("schema_template") or ctx.params["state"] != "present":
+        return None
+    return mlflow.read_schemas(session, ctx.params, [ctx.schema(name) for name in names])
+
+
+def _copy_schemas(session: Session, ctx: Context, schemas: mlflow.MlflowSchemas | None, plans: list[UserPlan]) -> None:
+    copies = [plan.copy for plan in plans if plan.copy]
+    if schemas is None or not copies:
+        return
+    template = mlflow.read_template(session, schemas.template, schemas.template_state)
+    mlflow.run_copies(lambda: open_session(ctx.params), template, copies)
+
+
 def _apply(session: Session, plans: list[UserPlan]) -> None:
     for plan in plans:
         try:
@@ -297,20 +352,39 @@ def _apply(session: Session, plans: list[UserPlan]) -> None:
 def ensure_tenants(session: Session, params: dict, check_mode: bool) -> dict:
     users = validate(params)
     ctx = read_context(session, params)
-    found = read_found(session, ctx, [user["name"] for user in users])
+    names = [user["name"] for user in users]
+    found = read_found(session, ctx, names)
+    schemas = _read_schemas(session, ctx, names)
     if params["state"] == "present":
         _check_passwords(users, found)
         stale = stale_passwords(session, ctx, users, found)
-        plans = [plan_present(ctx, user, found[user["name"]], user["name"] in stale) for user in users]
+        plans = [plan_present(ctx, user, found[user["name"]], user["name"] in stale, schemas) for user in users]
     else:
         plans = [plan_absent(ctx, user, found[user["name"]]) for user in users]
+    template = UserPlan("template", schemas.template_statements() if schemas else [], {}, {}, {})
     if not check_mode:
+        _check_template(schemas, plans)
+        for statement in template.statements:
+            session.run(statement)
         _apply(session, plans)
-    return {
-        "changed": any(plan.statements for plan in plans),
+        _copy_schemas(session, ctx, schemas, plans)
+    result = {
+        "changed": template.changed or any(plan.changed for plan in plans),
         "diff": {
             "before": {"users": {plan.name: plan.before for plan in plans}},
             "after": {"users": {plan.name: plan.after for plan in plans}},
         },
         "users": [plan.result for plan in plans],
     }
+    if schemas is not None and schemas.revision is not None:
+        _report_template(result, schemas, template, [ctx.schema(name) for name in names])
+    return result
+
+
+def _report_template(result: dict, schemas: mlflow.MlflowSchemas, template: UserPlan, listed: list[str]) -> None:
+    """The template before and after (its creation is this run's; its migration the caller's) and what to migrate."""
+    before = schemas.template_view()
+    after = {"schema": schemas.template, "revision": None, "tables": 0} if template.statements else before
+    result["diff"]["before"]["template"], result["diff"]["after"]["template"] = before, after
+    result["template"] = {**after, "created": bool(template.statements)}
+    result["schemas_to_migrate"] = schemas.to_migrate(listed)

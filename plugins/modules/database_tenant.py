@@ -16,6 +16,10 @@ description:
   - The whole list goes through one connection, so a class of fifty is provisioned in about a second.
     Everything is read and planned before the first write; an invalid name or a missing password fails
     the task before anything changes.
+  - With O(schema_template), a new (or empty) schema is filled as a copy of a template that MLflow's
+    own migrations built, so the person's MLflow tracking server starts on it without migrating. With
+    O(schema_revision) as well, the module looks after the template and reports the schemas that
+    MLflow's migrations must upgrade; it never runs them itself.
 author:
   - onprem.mlops contributors
 extends_documentation_fragment:
@@ -100,6 +104,28 @@ options:
         the run (for a listing of users).
     type: bool
     default: false
+  schema_template:
+    description:
+      - A schema that MLflow's migrations built (it holds C(alembic_version)). With O(state=present), a
+        listed user's schema that is new, or holds no table, is filled as a copy of it - every table as
+        C(SHOW CREATE TABLE) prints it, its triggers and views, and the rows the migrations seeded (the
+        C(alembic_version) row last) - on a few connections of its own. A schema that holds MLflow tables
+        (or anything else) is never touched; one whose copy broke off (the template's tables, no row in
+        any) is copied again.
+      - Copying needs the template migrated; the task fails before any change when it is not, except in
+        check mode.
+      - Must not be a listed user's schema nor O(registry_schema). Ignored with O(state=absent).
+    type: str
+  schema_revision:
+    description:
+      - The Alembic revision of the MLflow that will use the schemas (C(mlops-migrate-schemas --head) in
+        the job image). Needs O(schema_template).
+      - The module then creates the template (empty) if it is missing, empties it if a migration broke
+        off before its first revision, and returns in RV(schemas_to_migrate) the template unless it is at
+        this revision, then every registered or listed user's schema that holds MLflow tables at another
+        revision.
+      - Give it with O(users=[]) to prepare the template before a class is provisioned.
+    type: str
 notes:
   - Schema-level grants name the schema with C(_) escaped (C(mlflow\_alice)), because C(_) is a wildcard
     there and C(mlflow_alice) would also match C(mlflowXalice).
@@ -108,6 +134,8 @@ notes:
   - Grants the module never writes (on tables, columns or routines, proxies, roles, MySQL partial
     revokes) are left alone and shown as they are in the diff.
   - O(update_password=always) opens one extra connection per existing account to test its password.
+  - Copying a schema costs the server about 0.4 s of one CPU (MLflow 3.17 has 65 tables); running the
+    migrations costs about 12 s.
 seealso:
   - module: community.mysql.mysql_user
 """
@@ -143,6 +171,23 @@ EXAMPLES = r"""
         role: developer
         password: "{{ vault_passwords.alice }}"
     update_password: always
+
+- name: Find what the job image's MLflow must migrate; create the template if it is missing
+  onprem.mlops.database_tenant:
+    login_password: "{{ database_root_password }}"
+    users: []
+    schema_template: mlflow_template
+    schema_revision: "{{ mlflow_head }}"
+  register: mlflow_schemas
+
+- name: Give a student a schema that is a copy of the migrated template
+  onprem.mlops.database_tenant:
+    login_password: "{{ database_root_password }}"
+    users:
+      - name: alice
+        role: developer
+        password: "{{ vault_passwords.alice }}"
+    schema_template: mlflow_template
 
 - name: Remove a student and everything in their schema
   onprem.mlops.database_tenant:
@@ -189,6 +234,16 @@ users:
       type: bool
       returned: when O(state=present)
       sample: false
+    schema_copied:
+      description: Whether the schema was (or would be) filled as a copy of O(schema_template).
+      type: bool
+      returned: when O(schema_template) is given and O(state=present)
+      sample: true
+    schema_revision:
+      description: The schema's Alembic revision after the run (null when it holds no MLflow tables).
+      type: str
+      returned: when O(schema_template) is given and O(state=present)
+      sample: dc11669786a5
     usage:
       description: Size and table count of the schema before the run; zeros when there is no schema.
       type: dict
@@ -202,10 +257,41 @@ users:
           description: Number of tables.
           type: int
           sample: 27
+template:
+  description: The template after this module's part of the run (its migration is the caller's).
+  returned: when O(schema_revision) is given and O(state=present)
+  type: dict
+  contains:
+    schema:
+      description: The template's name.
+      type: str
+      sample: mlflow_template
+    revision:
+      description: Its Alembic revision; null while it holds no MLflow tables.
+      type: str
+      sample: dc11669786a5
+    tables:
+      description: Its number of tables.
+      type: int
+      sample: 65
+    created:
+      description: Whether the module created (or emptied and created again) the template.
+      type: bool
+      sample: false
+schemas_to_migrate:
+  description:
+    - The schemas MLflow's migrations must bring to O(schema_revision) - the template first when it is not
+      at it, then the users' schemas holding MLflow tables at another revision - as arguments for
+      C(mlops-migrate-schemas). Empty when everything is current.
+  returned: when O(schema_revision) is given and O(state=present)
+  type: list
+  elements: str
+  sample: [mlflow_template, mlflow_alice]
 diff:
   description:
     - Each user before and after, under C(users.<name>) with C(account), C(grants), C(schema),
-      C(charset) and C(role) for what exists. Never a password.
+      C(charset), C(role) and, with O(schema_template), the schema's Alembic C(revision), for what
+      exists. Never a password. With O(schema_revision), the template under C(template).
   returned: success
   type: dict
 """
@@ -243,7 +329,10 @@ def main() -> None:
             registry_schema={"type": "str", "default": "stack_management"},
             account_host={"type": "str", "default": "%"},
             usage={"type": "bool", "default": False},
+            schema_template={"type": "str"},
+            schema_revision={"type": "str"},
         ),
+        required_by={"schema_revision": "schema_template"},
         supports_check_mode=True,
     )
     session = connect(module)

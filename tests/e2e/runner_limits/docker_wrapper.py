@@ -18,6 +18,7 @@ gitlab_runner_local.py. Standard library only: it runs with ``python -I -S``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -71,7 +72,8 @@ class Wrapper:
 
     def create(self, args: list[str]) -> int:
         if not all(marker in args for marker in _JOB_CREATE_MARKERS):
-            return self.docker_call(["create", *self.labels("helper"), *args])
+            role = "service" if "--network-alias" in args else "helper"
+            return self.docker_call(["create", *self.labels(role), *args])
         job = _env_value(args, "CI_JOB_NAME") or "unknown"
         network = self.limits["network_mode"]
         joins_later = bool(network) and "--network" in args
@@ -168,7 +170,9 @@ class Wrapper:
         host = details["HostConfig"]
         return {
             "Name": details["Name"],
-            "State": {key: details["State"][key] for key in ("Status", "ExitCode", "OOMKilled", "StartedAt", "FinishedAt")},
+            "State": {
+                key: details["State"][key] for key in ("Status", "ExitCode", "OOMKilled", "StartedAt", "FinishedAt")
+            },
             "HostConfig": {
                 key: host[key] for key in ("Memory", "MemorySwap", "NanoCpus", "OomKillDisable", "NetworkMode")
             },
@@ -184,7 +188,7 @@ class Wrapper:
 
 def _env_value(args: list[str], name: str) -> str | None:
     prefix = f"{name}="
-    for flag, value in zip(args, args[1:], strict=False):
+    for flag, value in itertools.pairwise(args):
         if flag in ("-e", "--env") and value.startswith(prefix):
             return value[len(prefix) :]
     return None

@@ -37,6 +37,7 @@ class RunnerConfig:
     """What the docker executor of the first [[runners]] entry does to every job container."""
 
     path: Path
+    concurrency: int
     image: str
     cpus: str
     memory: str
@@ -56,8 +57,11 @@ class RunnerConfig:
         docker = runner["docker"]
         environment = dict(entry.split("=", 1) for entry in runner.get("environment", []))
         policies = docker.get("pull_policy", ["if-not-present"])
+        limit = int(runner.get("limit", 0))
+        concurrent = int(config.get("concurrent", 1))
         return cls(
             path=path,
+            concurrency=min(concurrent, limit) if limit > 0 else concurrent,
             image=docker["image"],
             cpus=str(docker.get("cpus", "")),
             memory=str(docker.get("memory", "")),

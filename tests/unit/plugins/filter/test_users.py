@@ -35,6 +35,7 @@ def test_valid_usernames(name):
         ("a" * 21, "has 21 characters"),
         ("root", "reserved"),
         ("admin", "reserved"),
+        ("template", "reserved"),
         ("shared", "reserved prefix"),
         ("sharedx", "reserved prefix"),
         ("shared-x", "only letters a-z and digits"),
