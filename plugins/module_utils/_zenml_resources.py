@@ -63,6 +63,17 @@ def read_components(client: ZenmlClient, prefix: str, wanted: dict[str, str]) ->
     return {item["type"]: item for item in found if wanted.get(item["type"]) == item["name"]}
 
 
+def read_owned(client: ZenmlClient, prefix: str, user_id: str) -> tuple[list[dict], list[dict]]:
+    """Every stack and component named ``<prefix>...`` that the account owns, such as the ones a person
+    registers for the hybrid scenario; removing the person removes them too."""
+    stacks = map(stack_from, client.list_all("/stacks", name=f"startswith:{prefix}", hydrate="true"))
+    components = map(component_from, client.list_all("/components", name=f"startswith:{prefix}", hydrate="true"))
+    return (
+        [item for item in stacks if item["user_id"] == user_id],
+        [item for item in components if item["user_id"] == user_id],
+    )
+
+
 def read_stack(client: ZenmlClient, name: str) -> dict | None:
     found = [item for item in client.list_all("/stacks", name=name, hydrate="true") if item["name"] == name]
     return stack_from(found[0]) if found else None

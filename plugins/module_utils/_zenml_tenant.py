@@ -80,6 +80,9 @@ class Current:
     components: dict[str, dict] = field(default_factory=dict)
     stack: dict | None = None
     secrets: dict[str, dict] | None = None
+    # Removal only: the person's other stacks and components under their name prefix.
+    other_stacks: list[dict] = field(default_factory=list)
+    other_components: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -305,10 +308,12 @@ def plan_removal(spec: Tenant, current: Current) -> list[Step]:
     user = current.user
     if user is None:
         return []
-    steps = []
+    # Stacks before the components they use.
+    steps = [Step("delete", "stack", item["name"], item["id"]) for item in current.other_stacks]
     if current.stack is not None and current.stack["user_id"] == user["id"]:
         steps.append(Step("delete", "stack", current.stack["name"], current.stack["id"]))
     owned = [item for item in current.components.values() if item["user_id"] == user["id"]]
+    owned.extend(current.other_components)
     steps.extend(Step("delete", "component", item["name"], item["id"]) for item in owned)
     if current.secrets is not None:
         steps.extend(Step("delete", "secret", name, item["id"]) for name, item in sorted(current.secrets.items()))
@@ -343,6 +348,11 @@ def current_view(current: Current) -> dict:
             "components": {
                 kind: [ids.get(i, i) for i in members] for kind, members in current.stack["components"].items()
             },
+        }
+    if current.other_stacks or current.other_components:
+        view["other"] = {
+            "stacks": [item["name"] for item in current.other_stacks],
+            "components": [item["name"] for item in current.other_components],
         }
     if current.secrets is None:
         view["secrets"] = "<private to the user, not read>"
@@ -515,6 +525,7 @@ def remove(client: ZenmlClient, spec: Tenant, check_mode: bool) -> dict:
     if current.user is None:
         return {"result": _absent_result(spec, [], "absent", []), "before": {}, "after": {}}
     read_resources(client, spec.name, current)
+    _read_other_owned(client, spec.name, current)
     token = client.login(spec.name, spec.password) if spec.password and current.user["active"] else None
     if token is not None:
         current.secrets = read_secrets(client, token, current.user)
@@ -524,6 +535,17 @@ def remove(client: ZenmlClient, spec: Tenant, check_mode: bool) -> dict:
         return {"result": _absent_result(spec, steps, "deleted", []), "before": before, "after": {}}
     account, done, warnings = _apply_removal(client, spec, current, steps, token)
     return {"result": _absent_result(spec, done, account, warnings), "before": before, "after": {}}
+
+
+def _read_other_owned(client: ZenmlClient, name: str, current: Current) -> None:
+    known = {item["id"] for item in current.components.values()}
+    if current.stack is not None:
+        known.add(current.stack["id"])
+    stacks, components = api.read_owned(client, f"{name}-", current.user["id"])
+    current.other_stacks = sorted((item for item in stacks if item["id"] not in known), key=lambda item: item["name"])
+    current.other_components = sorted(
+        (item for item in components if item["id"] not in known), key=lambda item: item["name"]
+    )
 
 
 def _apply_removal(

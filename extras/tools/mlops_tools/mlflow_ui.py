@@ -31,6 +31,7 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote, urlparse
 
 from mlops_tools.settings import Redactor, Settings, Target, ToolError, load, resolve_target
@@ -91,13 +92,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="Example: mlops-mlflow-ui --env credentials/alice.env, then open http://127.0.0.1:5000. "
         "Ctrl+C stops it.",
     )
-    parser.add_argument("--env", metavar="FILE", help="your credentials file (default: the same variables, from the environment)")
-    parser.add_argument("--user", metavar="NAME", help="administrators: open NAME's runs (schema mlflow_NAME, bucket NAME)")
+    parser.add_argument(
+        "--env", metavar="FILE", help="your credentials file (default: the same variables, from the environment)"
+    )
+    parser.add_argument(
+        "--user", metavar="NAME", help="administrators: open NAME's runs (schema mlflow_NAME, bucket NAME)"
+    )
     parser.add_argument("--port", type=_port, default=5000, help="port of the UI (default: 5000)")
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, reachable from this machine only)"
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, reachable from this machine only)",
     )
-    parser.add_argument("--docker", action="store_true", help=f"run MLflow in a container of the job image ({JOB_IMAGE})")
+    parser.add_argument(
+        "--docker", action="store_true", help=f"run MLflow in a container of the job image ({JOB_IMAGE})"
+    )
     parser.add_argument("--image", default=JOB_IMAGE, help="the image of --docker")
     parser.add_argument(
         "--docker-network",
@@ -188,15 +197,14 @@ def schema_problem(schema: str, revision: str | None, head: str, known: bool, ve
         return None
     if revision is None:
         return (
-            f"the schema {schema} has no MLflow tables yet. The server creates them when it provisions the account: "
-            "ask your administrator to run manage_users.yml --tags add for this user again. This tool never creates "
-            "or upgrades a schema."
+            f"the schema {schema} has no MLflow tables yet. The server creates them: ask your administrator to run "
+            "manage_users.yml --tags sync (or --tags add for this user). This tool never creates or upgrades a schema."
         )
     if known:
         return (
             f"the schema {schema} is at an older MLflow revision ({revision}) than MLflow {version} expects ({head}). "
-            f"The server upgrades the schemas when its MLflow version changes; until then, {hint}. This tool never "
-            "upgrades a schema."
+            "The server upgrades every user's schema to its MLflow version when the administrator runs "
+            f"manage_users.yml --tags sync; until then, {hint}. This tool never upgrades a schema."
         )
     return (
         f"the schema {schema} was migrated by another MLflow version than {version} (its revision {revision} is "
@@ -206,7 +214,7 @@ def schema_problem(schema: str, revision: str | None, head: str, known: bool, ve
 
 def version_hint(in_container: bool, image: str) -> str:
     if in_container:
-        return f"this image's MLflow does not match the server's: use the image of the server's CI jobs (--image, not {image})"
+        return f"this image's MLflow does not match the server's: use the image of the server's CI jobs (not {image})"
     return f'use the MLflow version of the server\'s CI jobs: pip install "mlflow=={PINNED_MLFLOW}", or --docker'
 
 
@@ -246,7 +254,9 @@ def database_problem(error: Exception, settings: Settings, target: Target) -> st
             "(after a password rotation, use the new .env)"
         )
     if code == 1044:
-        return f"{settings['MYSQL_USER']} may not open the schema {target.schema}: only administrators read others' runs"
+        return (
+            f"{settings['MYSQL_USER']} may not open the schema {target.schema}: only administrators read others' runs"
+        )
     if code == 1049:
         if target.own:
             return f"the schema {target.schema} does not exist on {where}: ask your administrator"
@@ -337,6 +347,9 @@ def server_command(host: str, port: int, target: Target) -> list[str]:
         "1",
         "--artifacts-destination",
         artifacts_destination(target),
+        # One line per request of the browser would bury what matters in the terminal.
+        "--uvicorn-opts",
+        "--no-access-log",
     ]
 
 
@@ -351,7 +364,7 @@ def local_url(host: str, port: int) -> str:
 class OutputRelay(threading.Thread):
     """Copies the server's output to stderr, secrets replaced, and keeps its last lines."""
 
-    def __init__(self, stream, redact: Callable[[str], str]) -> None:  # noqa: ANN001 (a text stream)
+    def __init__(self, stream: IO[str], redact: Callable[[str], str]) -> None:
         super().__init__(daemon=True)
         self.stream, self.redact = stream, redact
         self.tail: collections.deque[str] = collections.deque(maxlen=40)
@@ -468,7 +481,9 @@ def serve(args: argparse.Namespace, settings: Settings, target: Target) -> int:
         relay.join(timeout=5)
 
 
-def supervise(process: subprocess.Popen, url: str, args: argparse.Namespace, target: Target, stop: threading.Event) -> int:
+def supervise(
+    process: subprocess.Popen, url: str, args: argparse.Namespace, target: Target, stop: threading.Event
+) -> int:
     started = time.monotonic()
     ready = wait_ready(process, url, args.ready_timeout, stop)
     if stop.is_set():

@@ -79,7 +79,7 @@ class Target:
 
 
 def parse_env(text: str, source: str = "the file") -> dict[str, str]:
-    """KEY=VALUE lines; blank lines, comments and a leading ``export`` are ignored, and one pair of quotes is removed."""
+    """KEY=VALUE lines; blank lines, comments and a leading ``export`` are skipped, one pair of quotes removed."""
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()

@@ -175,7 +175,7 @@ def _quiet_zenml() -> None:
     os.environ.setdefault("ZENML_ENABLE_RICH_TRACEBACK", "false")
 
 
-def _zenml_client():  # noqa: ANN202 (zenml is imported late: it may be missing)
+def _zenml_client() -> Any:
     if importlib.util.find_spec("zenml") is None:
         raise ToolError(f"ZenML is not installed for {sys.executable}: {INSTALL_HINT}")
     _quiet_zenml()
@@ -187,7 +187,7 @@ def _zenml_client():  # noqa: ANN202 (zenml is imported late: it may be missing)
 class Registrar:
     """Brings components and a stack to what a ``StackSpec`` says, through a ZenML client, and reports each step."""
 
-    def __init__(self, client: Any) -> None:  # noqa: ANN401 (zenml.client.Client, imported late)
+    def __init__(self, client: Any) -> None:
         from zenml.enums import StackComponentType
 
         self.client, self.types = client, StackComponentType
@@ -199,7 +199,7 @@ class Registrar:
         if action != "unchanged":
             self.changes.append(f"{action} {kind} {name}")
 
-    def _own(self, kind: str, item: Any) -> None:  # noqa: ANN401
+    def _own(self, kind: str, item: Any) -> None:
         owner = item.user
         if owner is None or owner.id != self.me.id:
             raise ToolError(
@@ -207,7 +207,7 @@ class Registrar:
                 f"{self.me.name}: ask your administrator to remove it, then run this again"
             )
 
-    def component(self, spec: ComponentSpec) -> Any:  # noqa: ANN401
+    def component(self, spec: ComponentSpec) -> Any:
         kind = self.types(spec.type)
         found = [c for c in self.client.list_stack_components(name=spec.name, type=spec.type, hydrate=True).items]
         existing = next((c for c in found if c.name == spec.name), None)
@@ -220,8 +220,8 @@ class Registrar:
             self._own(label, existing)
         if existing.flavor_name != spec.flavor:
             raise ToolError(
-                f"the {label} {spec.name} has the flavor {existing.flavor_name}, not {spec.flavor}, and ZenML cannot "
-                f"change a flavor: delete it (zenml {spec.type.replace('_', '-')} delete {spec.name}) and run this again"
+                f"the {label} {spec.name} has the flavor {existing.flavor_name}, not {spec.flavor}, and ZenML "
+                f"cannot change a flavor: delete it (zenml {spec.type.replace('_', '-')} delete {spec.name}), run again"
             )
         if configuration_matches(existing.configuration, spec.configuration):
             self._say("unchanged", label, spec.name)
@@ -230,7 +230,7 @@ class Registrar:
         self._say("updated", label, spec.name)
         return updated
 
-    def stack(self, spec: StackSpec) -> Any:  # noqa: ANN401
+    def stack(self, spec: StackSpec) -> Any:
         members = {self.types(c.type): [self.component(c).id] for c in spec.components}
         found = [s for s in self.client.list_stacks(name=spec.name, hydrate=True).items if s.name == spec.name]
         if not found:
@@ -247,7 +247,7 @@ class Registrar:
         self._say("updated", "stack", spec.name)
         return updated
 
-    def activate(self, stack: Any) -> None:  # noqa: ANN401
+    def activate(self, stack: Any) -> None:
         if self.client.active_stack_model.id == stack.id:
             print(f"  active    stack {stack.name}", flush=True)
             return
@@ -281,7 +281,10 @@ def local(activate: bool) -> int:
         registrar.activate(stack)
         tracking_uri = client.active_stack.experiment_tracker.get_tracking_uri()
         print(f"{PROG}: your MLflow runs go to {tracking_uri}; see them with:", flush=True)
-        print(f"  mlflow ui --backend-store-uri {tracking_uri} --workers 1 --port 5000", flush=True)
+        print(
+            f"  MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false mlflow ui --backend-store-uri {tracking_uri} --workers 1",
+            flush=True,
+        )
     print(f"{PROG}: {_summary(registrar)}. Run your pipeline: python run.py", flush=True)
     return 0
 
@@ -321,7 +324,7 @@ def hybrid(settings: Settings, tracker_port: int, activate: bool) -> int:
     return 0
 
 
-def _logged_in(settings: Settings) -> Any:  # noqa: ANN401
+def _logged_in(settings: Settings) -> Any:
     client = _zenml_client()
     try:
         me = client.active_user
@@ -335,7 +338,7 @@ def _logged_in(settings: Settings) -> Any:  # noqa: ANN401
     return client
 
 
-def _require_secrets(client: Any, user: str) -> None:  # noqa: ANN401
+def _require_secrets(client: Any, user: str) -> None:
     names = {secret.name for secret in client.list_secrets(name=f"startswith:{user}-", size=100).items}
     missing = sorted({f"{user}-s3", f"{user}-mlflow"} - names)
     if missing:
@@ -345,7 +348,7 @@ def _require_secrets(client: Any, user: str) -> None:  # noqa: ANN401
         )
 
 
-def _artifact_path(client: Any, user: str, bucket: str) -> str:  # noqa: ANN401
+def _artifact_path(client: Any, user: str, bucket: str) -> str:
     """The path of the server stack's artifact store, so hybrid and CI runs keep artifacts in one place."""
     found = client.list_stack_components(name=f"{user}-artifact-store", type=ARTIFACT_STORE, hydrate=True).items
     for component in found:
@@ -400,5 +403,7 @@ def check_remote_stack(settings: Settings) -> str:
     except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
         return f"(warning: cannot reach ZenML at {url} ({error}): your stack was not checked)"
     if stack not in names:
-        raise ToolError(f"there is no stack {stack} on {url}: ask your administrator to run manage_users.yml --tags add")
+        raise ToolError(
+            f"there is no stack {stack} on {url}: ask your administrator to run manage_users.yml --tags add"
+        )
     return f"Your stack {stack} exists on {url}."

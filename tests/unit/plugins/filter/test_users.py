@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.onprem.mlops.plugins.filter.users import (
     normalize_username,
@@ -15,6 +18,8 @@ from ansible_collections.onprem.mlops.plugins.filter.users import (
     username_errors,
     users_table,
 )
+
+REPO = Path(__file__).resolve().parents[4]
 
 
 @pytest.mark.parametrize("name", ["alice", "bob42", "abc", "a" * 20, "x1y2z3"])
@@ -226,3 +231,12 @@ def test_credential_files_lists_env_and_md_per_user_with_their_own_secrets():
     assert alice["__user_secret"] == {"mysql_password": "a1"}
     assert alice["__user"]["mysql_schema"] == "mlflow_alice"
     assert files[2]["vars"]["__user_secret"] == {"mysql_password": "c1"}
+
+
+def test_the_user_whose_schema_would_be_the_mlflow_template_is_reserved():
+    defaults = yaml.safe_load((REPO / "roles" / "users" / "defaults" / "main.yml").read_text(encoding="utf-8"))
+    prefix = defaults["users_schema_prefix"]
+    template = defaults["users_mlflow_template_schema"].replace("{{ users_schema_prefix }}", prefix)
+    owner = template.removeprefix(prefix)
+    assert user_resources(owner, prefix)["mysql_schema"] == template
+    assert any("reserved" in error for error in username_errors(owner))

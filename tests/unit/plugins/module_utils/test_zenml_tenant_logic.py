@@ -470,6 +470,25 @@ def test_removal_with_the_password(server: FakeZenml, client: ZenmlClient) -> No
     assert (again["changed"], again["account"], again["actions"]) == (False, "absent", [])
 
 
+def test_removal_takes_the_persons_other_stacks_and_components(server: FakeZenml, client: ZenmlClient) -> None:
+    from ansible_collections.onprem.mlops.plugins.module_utils import _zenml_resources as api
+
+    ensure_present(client, spec(), "on_create", check_mode=False)
+    ensure_present(client, spec("bob"), "on_create", check_mode=False)
+    token = client.login("alice", "alice-password")
+    hybrid = api.create_component(client, token, "alice-hybrid-orchestrator", "orchestrator", "local", {})
+    api.create_stack(client, token, "alice-hybrid-stack", {"orchestrator": [hybrid["id"]]})
+    absent = Tenant(name="alice", password="alice-password")
+    checked = remove(client, absent, check_mode=True)
+    assert checked["before"]["other"] == {"stacks": ["alice-hybrid-stack"], "components": ["alice-hybrid-orchestrator"]}
+    actions = remove(client, absent, check_mode=False)["result"]["actions"]
+    assert actions.index("delete stack alice-hybrid-stack") < actions.index(
+        "delete component alice-hybrid-orchestrator"
+    )
+    assert server.user("alice") is None
+    assert server.owned_by("bob")["stacks"] == ["bob-stack"]
+
+
 def test_removal_without_the_password_enters_the_account(server: FakeZenml, client: ZenmlClient) -> None:
     ensure_present(client, spec(), "on_create", check_mode=False)
     outcome = remove(client, Tenant(name="alice"), check_mode=False)["result"]

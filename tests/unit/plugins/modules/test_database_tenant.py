@@ -7,6 +7,7 @@ from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_datab
     FakeServer,
     run_module,
 )
+from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_database_mlflow import HEAD, MlflowServer
 from pymysql.err import OperationalError
 
 ALICE = {"name": "alice", "role": "developer", "password": "alice-password"}
@@ -94,3 +95,28 @@ def test_write_failure_names_the_user(monkeypatch: pytest.MonkeyPatch, capsys: p
     assert "while changing user carol (done before it: ['alice'])" in result["msg"]
     assert "GRANT OPTION" in result["msg"]
     assert "carol-password" not in str(result)
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_schema_template(check_mode: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    server = MlflowServer()
+    server.migrated("mlflow_template")
+    args = {"users": [ALICE], "schema_template": "mlflow_template", "_ansible_check_mode": check_mode}
+    result = run_module(database_tenant, args, server, monkeypatch, capsys)
+    assert result["changed"] and result["users"][0]["schema_copied"]
+    assert result["users"][0]["schema_revision"] == HEAD
+    assert ("mlflow_alice" in server.tables) is not check_mode
+
+
+def test_schema_revision_reports_migrations(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    server = MlflowServer()
+    args = {"users": [], "schema_template": "mlflow_template", "schema_revision": HEAD, "_ansible_diff": True}
+    result = run_module(database_tenant, args, server, monkeypatch, capsys)
+    assert result["changed"] and result["schemas_to_migrate"] == ["mlflow_template"]
+    assert result["diff"]["after"]["template"]["schema"] == "mlflow_template"
+
+
+def test_schema_revision_needs_a_template(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    server = MlflowServer()
+    result = run_module(database_tenant, {"users": [ALICE], "schema_revision": HEAD}, server, monkeypatch, capsys)
+    assert result["failed"] and "schema_template" in result["msg"] and server.writes == []
