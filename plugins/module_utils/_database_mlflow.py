@@ -78,10 +78,11 @@ class Template:
 
 @dataclass
 class Copy:
-    """One schema to fill from the template; ``drop`` holds the tables an interrupted copy left."""
+    """One schema to fill from the template, and the tables and views an interrupted copy left in it."""
 
     schema: str
-    drop: tuple[str, ...] = ()
+    drop_tables: tuple[str, ...] = ()
+    drop_views: tuple[str, ...] = ()
 
 
 @dataclass
@@ -104,7 +105,7 @@ class MlflowSchemas:
         if state.empty:
             return Copy(schema)
         if schema in self.unfinished:
-            return Copy(schema, tuple(sorted(state.tables | state.views)))
+            return Copy(schema, tuple(sorted(state.tables)), tuple(sorted(state.views)))
         return None
 
     def template_statements(self) -> list[Statement]:
@@ -267,8 +268,9 @@ def copy_statements(template: Template, copy: Copy) -> list[Statement]:
     """The statements that make ``copy.schema`` (which exists) a copy of the template."""
     target = quote_identifier(copy.schema)
     statements = [Statement(f"USE {target}"), Statement("SET SESSION FOREIGN_KEY_CHECKS = 0")]
-    if copy.drop:
-        statements.append(Statement("DROP TABLE " + ", ".join(quote_identifier(table) for table in copy.drop)))
+    for kind, names in (("VIEW", copy.drop_views), ("TABLE", copy.drop_tables)):
+        if names:
+            statements.append(Statement(f"DROP {kind} " + ", ".join(quote_identifier(name) for name in names)))
     statements += [Statement(_verbatim(create)) for create in template.tables]
     for trigger in template.triggers:
         statements.append(

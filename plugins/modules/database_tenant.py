@@ -134,8 +134,8 @@ notes:
   - Grants the module never writes (on tables, columns or routines, proxies, roles, MySQL partial
     revokes) are left alone and shown as they are in the diff.
   - O(update_password=always) opens one extra connection per existing account to test its password.
-  - Copying a schema costs the server about 0.4 s of one CPU (MLflow 3.17 has 65 tables); running the
-    migrations costs about 12 s.
+  - A copy of MLflow 3.17's schema (65 tables and a trigger) took 0.2 s on MariaDB with half a CPU on an
+    idle machine, 0.3 to 0.6 s on a busy one; MLflow's migrations of an empty schema took 2 to 12 s.
 seealso:
   - module: community.mysql.mysql_user
 """

@@ -131,7 +131,7 @@ class MlflowServer(FakeServer):
                 self._session_set,
             ),
             (r"SET SESSION character_set_client = %s, collation_connection = %s", self._session_set),
-            (r"DROP TABLE (.*)", self._drop_tables),
+            (r"DROP (?:TABLE|VIEW) (.*)", self._drop_tables),
             (r"CREATE TABLE " + IDENTIFIER + r" \(.*", self._create_table),
             (r"CREATE DEFINER=\S+ TRIGGER (\w+)\n.*", self._create_trigger),
             (r"CREATE ALGORITHM=\S+ DEFINER=\S+ SQL SECURITY DEFINER VIEW " + IDENTIFIER + " .*", self._create_view),
@@ -397,6 +397,7 @@ def test_a_copy_that_broke_off_is_made_again(server: MlflowServer) -> None:
     server.rows.pop(("mlflow_alice", "workspaces"))
     converge(server, params([ALICE]))
     assert server.contents("mlflow_alice") == server.contents(TEMPLATE)
+    assert "DROP VIEW `run_names`" in server.writes
     assert any(line.startswith("DROP TABLE `alembic_version`, ") for line in server.writes)
 
 
