@@ -10,8 +10,7 @@ import threading
 import pytest
 from ansible_collections.onprem.mlops.plugins.module_utils import _database_mlflow as mlflow
 from ansible_collections.onprem.mlops.plugins.module_utils import database
-from ansible_collections.onprem.mlops.plugins.module_utils._database_tenant import ensure_tenants
-from ansible_collections.onprem.mlops.plugins.module_utils.database import DatabaseModuleError, open_session
+from ansible_collections.onprem.mlops.plugins.module_utils.database import DatabaseModuleError
 from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_database_fakes import (
     IDENTIFIER,
     LOGIN,
@@ -20,6 +19,7 @@ from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_datab
     FakeServer,
     unquote,
 )
+from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_database_tenant_logic import converge, run
 from pymysql.converters import escape_item
 from pymysql.err import OperationalError
 
@@ -290,32 +290,6 @@ def params(users: list[dict], **overrides: object) -> dict:
         "schema_revision": None,
         **overrides,
     }
-
-
-def run(server: MlflowServer, options: dict, check_mode: bool = False) -> dict:
-    session = open_session(options, connect=server.connect)
-    try:
-        return ensure_tenants(session, options, check_mode)
-    finally:
-        session.close()
-
-
-def converge(server: MlflowServer, options: dict) -> dict[str, dict]:
-    """Check mode, apply, check again, apply again; only the apply writes and the check predicts it."""
-    server.writes.clear()
-    runs = {"check": run(server, options, check_mode=True)}
-    assert server.writes == [], "check mode wrote"
-    runs["apply"] = run(server, options)
-    applied = list(server.writes)
-    server.writes.clear()
-    runs["check_again"] = run(server, options, check_mode=True)
-    runs["again"] = run(server, options)
-    assert server.writes == [], "a second run wrote"
-    assert runs["check"]["changed"] is runs["apply"]["changed"]
-    assert runs["check"]["diff"] == runs["apply"]["diff"]
-    assert not runs["check_again"]["changed"] and not runs["again"]["changed"]
-    server.writes[:] = applied
-    return runs
 
 
 @pytest.mark.parametrize("server", ["mysql", "mariadb"], indirect=True)
