@@ -361,15 +361,15 @@ def ensure_tenants(session: Session, params: dict, check_mode: bool) -> dict:
         plans = [plan_present(ctx, user, found[user["name"]], user["name"] in stale, schemas) for user in users]
     else:
         plans = [plan_absent(ctx, user, found[user["name"]]) for user in users]
-    template = UserPlan("template", schemas.template_statements() if schemas else [], {}, {}, {})
+    template_statements = schemas.template_statements() if schemas else []
     if not check_mode:
         _check_template(schemas, plans)
-        for statement in template.statements:
+        for statement in template_statements:
             session.run(statement)
         _apply(session, plans)
         _copy_schemas(session, ctx, schemas, plans)
     result = {
-        "changed": template.changed or any(plan.changed for plan in plans),
+        "changed": bool(template_statements) or any(plan.changed for plan in plans),
         "diff": {
             "before": {"users": {plan.name: plan.before for plan in plans}},
             "after": {"users": {plan.name: plan.after for plan in plans}},
@@ -377,14 +377,14 @@ def ensure_tenants(session: Session, params: dict, check_mode: bool) -> dict:
         "users": [plan.result for plan in plans],
     }
     if schemas is not None and schemas.revision is not None:
-        _report_template(result, schemas, template, [ctx.schema(name) for name in names])
+        _report_template(result, schemas, bool(template_statements), [ctx.schema(name) for name in names])
     return result
 
 
-def _report_template(result: dict, schemas: mlflow.MlflowSchemas, template: UserPlan, listed: list[str]) -> None:
+def _report_template(result: dict, schemas: mlflow.MlflowSchemas, created: bool, listed: list[str]) -> None:
     """The template before and after (its creation is this run's; its migration the caller's) and what to migrate."""
     before = schemas.template_view()
-    after = {"schema": schemas.template, "revision": None, "tables": 0} if template.statements else before
+    after = {"schema": schemas.template, "revision": None, "tables": 0} if created else before
     result["diff"]["before"]["template"], result["diff"]["after"]["template"] = before, after
-    result["template"] = {**after, "created": bool(template.statements)}
+    result["template"] = {**after, "created": created}
     result["schemas_to_migrate"] = schemas.to_migrate(listed)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +13,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+from playbook_runs import run_playbook
+
 SCENARIO_VARS = REPO / "molecule" / "shared" / "group_vars" / "mlops_servers.yml"
 
 
@@ -27,11 +28,6 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
-
-
-def _ansible_playbook() -> str:
-    beside_python = Path(sys.executable).with_name("ansible-playbook")
-    return str(beside_python) if beside_python.exists() else shutil.which("ansible-playbook") or "ansible-playbook"
 
 
 @pytest.fixture
@@ -71,22 +67,8 @@ def inventory(tmp_path: Path) -> tuple[Path, str]:
 
 
 def _run(tmp_path: Path, extra_vars: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            _ansible_playbook(),
-            "-i",
-            str(tmp_path / "hosts.yml"),
-            "playbooks/run_server.yml",
-            "-e",
-            json.dumps(extra_vars),
-        ],
-        cwd=REPO,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    inventory = str(tmp_path / "hosts.yml")
+    return run_playbook(["-i", inventory, "playbooks/run_server.yml", "-e", json.dumps(extra_vars)], timeout=600)
 
 
 def _assert_nothing_created(tmp_path: Path, stack: str) -> None:

@@ -7,8 +7,6 @@ A target whose service variables are missing fails (it is not skipped): a green 
 """
 
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,11 +14,8 @@ import pytest
 from integration_targets import SERVICE_VARIABLES, TARGETS, markers, services, targets
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _ansible_playbook() -> str:
-    beside_python = Path(sys.executable).with_name("ansible-playbook")
-    return str(beside_python) if beside_python.exists() else shutil.which("ansible-playbook") or "ansible-playbook"
+sys.path.insert(0, str(REPO / "tests" / "support"))
+from playbook_runs import run_playbook
 
 
 @pytest.mark.parametrize(
@@ -40,15 +35,7 @@ def test_target(target: str) -> None:
         missing = [name for name in SERVICE_VARIABLES[service] if not os.environ.get(name)]
         if missing:
             pytest.fail(f"target {target} needs a real {service} server: set {', '.join(missing)}")
-    completed = subprocess.run(
-        [_ansible_playbook(), "tests/integration/run_target.yml", "-e", f"target={target}"],
-        cwd=REPO,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
+    completed = run_playbook(["tests/integration/run_target.yml", "-e", f"target={target}"], timeout=1800)
     assert completed.returncode == 0, (
         f"ansible-playbook failed for target {target} (rc {completed.returncode})\n"
         f"--- stdout ---\n{completed.stdout}\n--- stderr ---\n{completed.stderr}"

@@ -7,11 +7,8 @@ at the result from outside with independent clients.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,15 +17,11 @@ import requests
 import yaml
 from minio import Minio, MinioAdmin
 from minio.credentials import StaticProvider
+from playbook_runs import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_VARS = REPO / "molecule" / "shared" / "group_vars" / "mlops_servers.yml"
 CREDENTIALS = REPO / "build" / "ci-credentials"
-
-
-def _ansible_playbook() -> str:
-    beside_python = Path(sys.executable).with_name("ansible-playbook")
-    return str(beside_python) if beside_python.exists() else shutil.which("ansible-playbook") or "ansible-playbook"
 
 
 @dataclass
@@ -64,20 +57,10 @@ class DeployedStack:
         return directory / "hosts.yml"
 
     def playbook(self, playbook: str, *args: str, **extra_vars: object) -> PlaybookRun:
-        command = [_ansible_playbook(), "-i", str(self.inventory), f"playbooks/{playbook}", *args]
+        arguments = ["-i", str(self.inventory), f"playbooks/{playbook}", *args]
         if extra_vars:
-            command += ["-e", json.dumps(extra_vars)]
-        env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
-        completed = subprocess.run(
-            command,
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
+            arguments += ["-e", json.dumps(extra_vars)]
+        completed = run_playbook(arguments, timeout=1800, stdin=subprocess.DEVNULL)
         return PlaybookRun(completed.returncode, completed.stdout + completed.stderr)
 
     def manage_users(self, tag: str, **extra_vars: object) -> PlaybookRun:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import shutil
-import subprocess
 import sys
 import tempfile
 import tomllib
@@ -17,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+from playbook_runs import run_playbook
+
 _PLAYBOOK = Path(__file__).resolve().with_name("render_config.yml")
 
 # Go's time.ParseDuration units, as gitlab-runner reads RUNNER_SCRIPT_TIMEOUT.
@@ -79,11 +79,6 @@ def _duration_or_none(text: str | None) -> float | None:
     return parse_duration(text) if text else None
 
 
-def _ansible_playbook() -> str:
-    beside_python = Path(sys.executable).with_name("ansible-playbook")
-    return str(beside_python) if beside_python.exists() else shutil.which("ansible-playbook") or "ansible-playbook"
-
-
 def render_runner_config(directory: Path, role_vars: Mapping[str, Any] | None = None) -> Path:
     """Render config.toml into ``directory`` with the role's preflight and configure tasks; return its path.
 
@@ -106,15 +101,7 @@ def render_runner_config(directory: Path, role_vars: Mapping[str, Any] | None = 
         vars_file = Path(scratch) / "vars.json"
         vars_file.touch(mode=0o600)
         vars_file.write_text(json.dumps(variables), encoding="utf-8")
-        completed = subprocess.run(
-            [_ansible_playbook(), "-i", "localhost,", str(_PLAYBOOK), "-e", f"@{vars_file}"],
-            cwd=REPO,
-            env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        completed = run_playbook(["-i", "localhost,", str(_PLAYBOOK), "-e", f"@{vars_file}"], timeout=300)
     if completed.returncode != 0:
         raise RuntimeError(
             f"rendering config.toml with the gitlab_runner role failed (rc {completed.returncode})\n"
