@@ -10,9 +10,10 @@
 #
 # Environment:
 #   MLOPS_IMAGE_PREFIX            image name prefix (default: onprem-mlops)
-#   MLOPS_DEBIAN_MIRROR           Debian mirror (default: http://deb.debian.org/debian)
-#   MLOPS_DEBIAN_SECURITY_MIRROR  security mirror (default: http://deb.debian.org/debian-security;
-#                                 set it empty to leave bookworm-security out of the images' apt sources)
+#   MLOPS_DEBIAN_MIRROR           Debian mirror (default: the one this machine's APT sources use, so a
+#                                 site mirror or proxy is used automatically)
+#   MLOPS_DEBIAN_SECURITY_MIRROR  security mirror (default: the machine's, for its *-security suite; set it
+#                                 empty to leave bookworm-security out of the images' apt sources)
 #   MLOPS_CACHE_DIR               cache (rootfs, Go binaries, contexts, logs)
 #                                 (default: ${XDG_CACHE_HOME:-$HOME/.cache}/onprem-mlops)
 #   MLOPS_HOST_CA_BUNDLE          CA bundle copied into the python image for pip
@@ -55,8 +56,8 @@ readonly LABEL_KEY=org.onprem-mlops.context-hash
 readonly ALL_TARGETS=(base python mariadb minio zenml-server ci-job gitlab-runner)
 
 PREFIX="${MLOPS_IMAGE_PREFIX:-onprem-mlops}"
-MIRROR="${MLOPS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-SECURITY_MIRROR="${MLOPS_DEBIAN_SECURITY_MIRROR-http://deb.debian.org/debian-security}"
+MIRROR="${MLOPS_DEBIAN_MIRROR:-$(python3 "$(dirname "${BASH_SOURCE[0]}")/apt-mirror.py" main || true)}"
+SECURITY_MIRROR="${MLOPS_DEBIAN_SECURITY_MIRROR-$(python3 "$(dirname "${BASH_SOURCE[0]}")/apt-mirror.py" security || true)}"
 CACHE_DIR="${MLOPS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/onprem-mlops}"
 HOST_CA_BUNDLE="${MLOPS_HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 GITLAB_RUNNER_BINARY="${MLOPS_GITLAB_RUNNER_BINARY:-}"
@@ -290,6 +291,8 @@ build_base() {
   local ref start hash rootfs old_id new_id logfile
   ref="$(image_ref base)"
   start=$SECONDS
+  [[ -n $MIRROR ]] || die "no Debian mirror found in this machine's APT sources (/etc/apt/sources.list," \
+    "/etc/apt/sources.list.d/): set MLOPS_DEBIAN_MIRROR to the mirror's URI"
   hash="$(printf 'script=%s recipe=%s suite=%s mirror=%s security=%s\n' "$SCRIPT_VERSION" \
     "$BASE_RECIPE_VERSION" "$DEBIAN_SUITE" "$MIRROR" "$SECURITY_MIRROR" | sha256)"
   if up_to_date "$hash" "$ref"; then
@@ -410,7 +413,8 @@ gitlab_runner_binary() {
         -o "$out.tmp" .
   ); then
     rm -rf "$out.tmp" "$src"
-    refused="$(sed -n 's|.*reading https://proxy.golang.org/\(.*\)/@v/\(.*\)\.[a-z]*: 403 Forbidden.*|\1@\2|p' "$logfile" |
+    # `reading <GOPROXY>/<module>/@v/<version>.zip: 403 Forbidden`, whichever proxy `go env GOPROXY` names.
+    refused="$(sed -n 's|.*reading https\{0,1\}://[^/]*/\(.*\)/@v/\(.*\)\.[a-z]*: 403 Forbidden.*|\1@\2|p' "$logfile" |
       sort -u | tr '\n' ' ')"
     if [[ -n $refused ]]; then
       log "gitlab-runner: the Go module proxy refuses (403 \"This module version is not available\")" \

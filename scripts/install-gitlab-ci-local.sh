@@ -18,11 +18,16 @@ if [[ -x $wrapper ]] && [[ "$("$wrapper" --version 2>/dev/null)" == "$version" ]
   exit 0
 fi
 
-if ! command -v npm >/dev/null 2>&1 || ! command -v rsync >/dev/null 2>&1; then
-  echo "install-gitlab-ci-local: installing npm and rsync from the distribution's packages" >&2
+# Only what is missing: where Node.js comes from another packager, npm is there and Debian's npm
+# package cannot be installed next to it ("held broken packages").
+missing=()
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "install-gitlab-ci-local: installing ${missing[*]} from the distribution's packages" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq npm rsync >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 rm -rf "$prefix"

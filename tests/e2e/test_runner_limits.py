@@ -95,6 +95,8 @@ def test_job_within_the_limits_passes(config: RunnerConfig, network: str) -> Non
     _assert_role_limits(inspect, network)
     assert inspect["State"]["ExitCode"] == 0
     assert inspect["State"]["OOMKilled"] is False
+    [oom] = [event for event in result.events_of("within-limits", "oom") if event["phase"] == "step_script"]
+    assert oom["oom_kills"] == 0, oom
     assert result.leftovers == []
 
 
@@ -106,7 +108,12 @@ def test_job_over_the_memory_limit_is_killed(config: RunnerConfig, network: str)
     assert "survived the allocation" not in result.output
     inspect = result.final_inspect("over-memory")
     _assert_role_limits(inspect, network)
-    assert inspect["State"]["OOMKilled"] is True, _report(result)
+    # Docker's State.OOMKilled is not a reliable witness on every host (docker.io 20.10, cgroup v1 leaves it
+    # false when the container exits right after the kill): the kernel's own record for the job container's
+    # memory cgroup is. The wrapper reads it while the job runs and from the kernel log afterwards.
+    [oom] = [event for event in result.events_of("over-memory", "oom") if event["phase"] == "step_script"]
+    assert oom["oom_kills"] >= 1, _report(result)
+    assert all("task=python3" in record for record in oom["kernel_log_oom_kills"]), oom
     assert inspect["State"]["ExitCode"] == 137
     assert result.leftovers == []
 

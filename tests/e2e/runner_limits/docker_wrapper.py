@@ -10,7 +10,11 @@ through to the real docker CLI, except that it
     container (gitlab-ci-local implements no timeout): when it elapses the container is killed and the call
     fails, as gitlab-runner ends a script that runs too long;
   * records what it did, and ``docker inspect`` of each job container before gitlab-ci-local removes it,
-    as JSON lines in the run's event log.
+    as JSON lines in the run's event log;
+  * records the kernel's own count of OOM kills in each job container's memory cgroup (polled while the job
+    runs, and the kernel log's ``oom-kill:`` records naming the container's cgroup), because Docker's
+    ``State.OOMKilled`` is not set on every host (docker.io 20.10 with cgroup v1 leaves it false when the
+    container exits right after the kill).
 
 It is started through a launcher that sets RUNNER_LIMITS_WRAPPER_CONFIG to a JSON file written by
 gitlab_runner_local.py. Standard library only: it runs with ``python -I -S``.
@@ -23,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -118,6 +123,8 @@ class Wrapper:
         self.log({"event": "start", "job": job, "container": container, "phase": phase, "timeout": timeout})
         began = time.monotonic()
         process = subprocess.Popen([self.docker, *args])
+        watcher = OomWatcher(self.docker, container)
+        watcher.start()
         try:
             returncode = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -144,6 +151,9 @@ class Wrapper:
                 }
             )
             return returncode or 1
+        finally:
+            watcher.stop()
+            self.log({"event": "oom", "job": job, "container": container, "phase": phase, **watcher.report()})
         self.log(
             {
                 "event": "exit",
@@ -184,6 +194,110 @@ class Wrapper:
         line = json.dumps({"time": time.time(), **event}) + "\n"
         with self.events.open("a", encoding="utf-8") as handle:
             handle.write(line)
+
+
+class OomWatcher(threading.Thread):
+    """Counts the OOM kills the kernel records for one container's memory cgroup.
+
+    The cgroup's counter (``oom_kill`` in memory.oom_control on cgroup v1, memory.events on v2) is polled
+    while the container runs, since the cgroup is deleted when the container exits; the kernel log's
+    ``oom-kill:`` records, which name the cgroup and outlive it, are read once the job has ended.
+    """
+
+    POLL_SECONDS = 0.02
+
+    def __init__(self, docker: str, container: str) -> None:
+        super().__init__(daemon=True)
+        self.docker = docker
+        self.container = container
+        self.container_id = container
+        self.cgroup_file: str | None = None
+        self.cgroup_oom_kills = 0
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        while not self.finished.is_set() and self.cgroup_file is None:
+            self.cgroup_file, self.container_id = _memory_cgroup_file(self.docker, self.container)
+            if self.cgroup_file is None:
+                time.sleep(self.POLL_SECONDS)
+        while self.cgroup_file is not None:
+            count = _oom_kill_count(self.cgroup_file)
+            if count is None:
+                return
+            self.cgroup_oom_kills = max(self.cgroup_oom_kills, count)
+            if self.finished.is_set():
+                return
+            time.sleep(self.POLL_SECONDS)
+
+    def stop(self) -> None:
+        self.finished.set()
+        self.join(timeout=5)
+
+    def report(self) -> dict[str, Any]:
+        kernel_records = kernel_oom_kills(self.container_id)
+        return {
+            "cgroup_file": self.cgroup_file,
+            "cgroup_oom_kills": self.cgroup_oom_kills,
+            "kernel_log_oom_kills": kernel_records,
+            "oom_kills": max(self.cgroup_oom_kills, len(kernel_records)),
+        }
+
+
+def _memory_cgroup_file(docker: str, container: str) -> tuple[str | None, str]:
+    """The running container's OOM counter file and its full id (the cgroup file is None until it runs)."""
+    completed = subprocess.run(
+        [docker, "inspect", "--format", "{{.State.Pid}} {{.Id}}", container], capture_output=True, text=True
+    )
+    fields = completed.stdout.split() if completed.returncode == 0 else []
+    if len(fields) != 2 or fields[0] == "0":
+        return None, container
+    pid, container_id = fields
+    try:
+        lines = Path(f"/proc/{pid}/cgroup").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None, container_id
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return f"/sys/fs/cgroup/memory{path}/memory.oom_control", container_id
+        if controllers == "" and Path("/sys/fs/cgroup/cgroup.controllers").exists():
+            return f"/sys/fs/cgroup{path}/memory.events", container_id
+    return None, container_id
+
+
+def _oom_kill_count(cgroup_file: str) -> int | None:
+    try:
+        text = Path(cgroup_file).read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill":
+            return int(value)
+    return 0
+
+
+def kernel_oom_kills(container: str) -> list[str]:
+    """The kernel log's ``oom-kill:`` records whose memory cgroup is this container's (full id needed)."""
+    records = []
+    try:
+        descriptor = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return records
+    try:
+        while True:
+            try:
+                record = os.read(descriptor, 8192).decode("utf-8", "replace")
+            except BlockingIOError:
+                break
+            except OSError:  # EPIPE: a record was overwritten while reading; go on with the next one
+                continue
+            message = record.partition(";")[2]
+            if message.startswith("oom-kill:") and "memcg=" in message and container in message:
+                records.append(message.strip())
+    finally:
+        os.close(descriptor)
+    return records
 
 
 def _env_value(args: list[str], name: str) -> str | None:
