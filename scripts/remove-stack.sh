@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Remove every container, volume and network labelled with a stack name (data included!).
+# Remove every container, volume and network labelled with a stack name (data included!), and the
+# DOCKER-USER rules of its jobs network (commented "<stack> jobs -> <service>").
 #   scripts/remove-stack.sh mlops-ci
 set -euo pipefail
 stack="${1:?usage: $0 STACK_NAME}"
@@ -10,4 +11,12 @@ mapfile -t volumes < <(docker volume ls -q --filter "$label")
 [ "${#volumes[@]}" -eq 0 ] || docker volume rm "${volumes[@]}" >/dev/null
 mapfile -t networks < <(docker network ls -q --filter "$label")
 [ "${#networks[@]}" -eq 0 ] || docker network rm "${networks[@]}" >/dev/null
-echo "removed stack $stack: ${#containers[@]} containers, ${#volumes[@]} volumes, ${#networks[@]} networks"
+rules=0
+if command -v iptables >/dev/null 2>&1; then
+  mapfile -t stale < <(iptables -S DOCKER-USER 2>/dev/null | grep -F -- "--comment \"$stack jobs -> " || true)
+  for rule in "${stale[@]}"; do
+    # `-A DOCKER-USER ...` as printed becomes `-D DOCKER-USER ...`; eval keeps the quoted comment whole.
+    eval "iptables -D ${rule#-A }" && rules=$((rules + 1))
+  done
+fi
+echo "removed stack $stack: ${#containers[@]} containers, ${#volumes[@]} volumes, ${#networks[@]} networks, $rules firewall rules"

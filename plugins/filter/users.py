@@ -21,7 +21,8 @@ description:
     service, MySQL account and schema names, MinIO users, S3 bucket names and ZenML names alike - 3 to 20 characters,
     lower-case ASCII letters and digits, starting with a letter - and reserved names are refused.
   - C(user_resources) names everything a user owns in each service.
-  - C(s3_policy) renders the MinIO policy documents (developer, administrator, read-write on one bucket).
+  - C(s3_policy) renders the MinIO policy documents (developer, administrator, read-write on one bucket). The
+    developer policy grants C(s3:ListAllMyBuckets) (every bucket's name) only with C(list_all_buckets=true).
   - C(parse_roster) reads a roster (CSV with a header, or YAML) into C(users) and C(errors).
   - C(roster_plan) compares a roster with the registered users.
   - C(users_table) formats the C(list) action's table.
@@ -148,17 +149,21 @@ def _statement(sid: str, actions: list[str], resources: list[str] | None = None)
     return statement
 
 
-def s3_policy(kind: str, shared_prefix: str = "shared", bucket: str | None = None) -> dict[str, Any]:
+def s3_policy(
+    kind: str, shared_prefix: str = "shared", bucket: str | None = None, list_all_buckets: bool = False
+) -> dict[str, Any]:
     """MinIO policy document of ``kind``: developer, administrator or bucket_readwrite (needs ``bucket``).
 
     The developer policy uses ``${aws:username}``, which MinIO expands per request, so one policy attached
-    to the developers group gives each member their own bucket and nobody else's.
+    to the developers group gives each member their own bucket and nobody else's. ``list_all_buckets`` adds
+    ``s3:ListAllMyBuckets`` (every bucket's name, the class list); boto3, s3fs, MLflow and the AWS CLI work
+    on a named bucket without it.
     """
     list_actions = ["s3:ListBucket", "s3:GetBucketLocation"]
     object_rw = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     if kind == "developer":
         statements = [
-            _statement("ListBuckets", ["s3:ListAllMyBuckets", "s3:GetBucketLocation"], ["arn:aws:s3:::*"]),
+            *([_statement("ListBuckets", ["s3:ListAllMyBuckets"], ["arn:aws:s3:::*"])] if list_all_buckets else []),
             _statement("OwnBucket", [*list_actions, "s3:ListBucketMultipartUploads"], ["arn:aws:s3:::${aws:username}"]),
             _statement(
                 "OwnObjects",

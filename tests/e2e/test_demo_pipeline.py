@@ -97,9 +97,9 @@ def users(stack: DeployedStack) -> Iterator[dict[str, dict[str, str]]]:
 
 @pytest.fixture(scope="module")
 def runner_config(tmp_path_factory: pytest.TempPathFactory, stack: DeployedStack) -> RunnerConfig:
-    """The runner role's config.toml with the CI stack's job limits and network."""
+    """The runner role's config.toml with the CI stack's job limits and jobs network."""
     role_vars = {name: value for name, value in stack.vars.items() if name.startswith("gitlab_runner_job_")}
-    role_vars["gitlab_runner_job_network"] = stack.vars["mlops_network_name"]
+    role_vars["gitlab_runner_job_network"] = stack.vars["mlops_jobs_network_name"]
     return RunnerConfig.load(render_runner_config(tmp_path_factory.mktemp("runner"), role_vars))
 
 

@@ -7,6 +7,7 @@ at the result from outside with independent clients.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from minio.credentials import StaticProvider
 from playbook_runs import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIO_VARS = REPO / "molecule" / "shared" / "group_vars" / "mlops_servers.yml"
-CREDENTIALS = REPO / "build" / "ci-credentials"
+# Another stack (a developer's own) can stand in through these two variables.
+SCENARIO_VARS = Path(os.environ.get("MLOPS_TEST_STACK_VARS", REPO / "molecule/shared/group_vars/mlops_servers.yml"))
+CREDENTIALS = Path(os.environ.get("MLOPS_TEST_STACK_CREDENTIALS", REPO / "build" / "ci-credentials"))
 
 
 @dataclass

@@ -52,3 +52,17 @@ def test_unlisted_user_cannot_reach_the_engine(host):
     denied = host.run("runuser -u outsider -- docker ps")
     assert denied.rc != 0
     assert "permission denied" in denied.stderr
+
+
+def test_jobs_network_is_closed_but_for_the_services_ports(host):
+    network = json.loads(host.check_output(f"docker network inspect {NETWORK}-jobs"))[0]
+    assert network["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+    assert network["Labels"]["org.onprem-mlops.network"] == "jobs"
+    [ipam] = network["IPAM"]["Config"]
+    bridge = f"br-{network['Id'][:12]}"
+    rules = host.check_output("iptables -S DOCKER-USER").splitlines()
+    allowed = [rule for rule in rules if bridge in rule and rule.endswith("-j ACCEPT")]
+    prefix = ipam["Subnet"].rsplit(".", 1)[0]
+    assert sorted(rule.split("--dport ")[1].split()[0] for rule in allowed) == ["3306", "8080", "9000"], rules
+    assert all(f"-d {prefix}." in rule and "mlops-engine-test jobs -> " in rule for rule in allowed), rules
+    assert ipam["IPRange"].endswith("/25")

@@ -84,7 +84,6 @@ def _resources(policy: dict) -> set[str]:
             "developer",
             {},
             {
-                "arn:aws:s3:::*",
                 "arn:aws:s3:::${aws:username}",
                 "arn:aws:s3:::${aws:username}/*",
                 "arn:aws:s3:::shared*",
@@ -98,6 +97,15 @@ def _resources(policy: dict) -> set[str]:
 )
 def test_s3_policy_resources(kind, kwargs, expected_resources):
     assert expected_resources <= _resources(s3_policy(kind, **kwargs))
+
+
+def test_developer_policy_lists_all_buckets_only_when_asked():
+    def actions(policy: dict) -> set[str]:
+        return {action for statement in policy["Statement"] for action in statement["Action"]}
+
+    assert "s3:ListAllMyBuckets" not in actions(s3_policy("developer"))
+    assert "arn:aws:s3:::*" not in _resources(s3_policy("developer"))
+    assert "s3:ListAllMyBuckets" in actions(s3_policy("developer", list_all_buckets=True))
 
 
 def test_developer_policy_never_writes_shared_or_creates_buckets():
