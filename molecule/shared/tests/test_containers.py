@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from ansible_collections.onprem.mlops.plugins.filter.network import jobs_network
 from ansible_collections.onprem.mlops.plugins.filter.sizes import size_to_bytes
 from conftest import SERVICES, container_name, inspect
 
@@ -39,6 +40,16 @@ def test_restart_policy_labels_and_network(host, stack_vars, service):
     assert details["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
     assert details["Config"]["Labels"]["org.onprem-mlops.stack"] == stack_vars["mlops_stack_name"]
     assert stack_vars["mlops_network_name"] in details["NetworkSettings"]["Networks"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_joins_the_jobs_network_at_its_fixed_address(host, stack_vars, service):
+    networks = inspect(host, container_name(stack_vars, service))["NetworkSettings"]["Networks"]
+    plan = jobs_network(stack_vars.get("mlops_jobs_network_subnet", ""), stack_vars["mlops_stack_name"])
+    jobs = networks[stack_vars["mlops_jobs_network_name"]]
+    assert jobs["IPAMConfig"]["IPv4Address"] == plan["addresses"][service]
+    assert jobs["IPAddress"] == plan["addresses"][service]
+    assert service in jobs["Aliases"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
