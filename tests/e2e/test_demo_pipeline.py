@@ -331,10 +331,12 @@ def test_administrator_credentials_are_refused(runner_config: RunnerConfig, stac
     assert "MLflow tracker ready" not in result.output
 
 
-def test_job_ran_on_the_stack_network_and_left_nothing(
+def test_job_ran_on_the_jobs_network_and_left_nothing(
     first_run: JobRun, second_run: JobRun, stack: DeployedStack
 ) -> None:
-    assert first_run.final_inspect(JOB)["HostConfig"]["NetworkMode"] == stack.vars["mlops_network_name"]
+    inspect = first_run.final_inspect(JOB)
+    assert inspect["HostConfig"]["NetworkMode"] == stack.vars["mlops_jobs_network_name"]
+    assert inspect["Networks"] == [stack.vars["mlops_jobs_network_name"]]
     assert first_run.leftovers == [] and second_run.leftovers == []
 
 

@@ -22,8 +22,10 @@ from playbook_runs import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 # Another stack (a developer's own) can stand in through these two variables.
-SCENARIO_VARS = Path(os.environ.get("MLOPS_TEST_STACK_VARS", REPO / "molecule/shared/group_vars/mlops_servers.yml"))
-CREDENTIALS = Path(os.environ.get("MLOPS_TEST_STACK_CREDENTIALS", REPO / "build" / "ci-credentials"))
+SCENARIO_VARS = Path(
+    os.environ.get("MLOPS_TEST_STACK_VARS", REPO / "molecule/shared/group_vars/mlops_servers.yml")
+).resolve()
+CREDENTIALS = Path(os.environ.get("MLOPS_TEST_STACK_CREDENTIALS", REPO / "build" / "ci-credentials")).resolve()
 
 
 @dataclass
