@@ -36,7 +36,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The plan.
+  description:
+    - The plan. C(overlapping_networks(subnet, networks, own)), the other filter here, lists which of
+      C(networks) (a dict of network name to its subnets) other than C(own) overlap C(subnet).
   type: dict
   contains:
     subnet: {description: The subnet., type: str}
@@ -78,6 +80,29 @@ def jobs_network(subnet: str, stack: str = "onprem-mlops") -> dict:
     }
 
 
+def overlapping_networks(subnet: str, networks: dict | list, own: str = "") -> list[str]:
+    """Names of the ``networks`` other than ``own`` whose subnets overlap ``subnet``.
+
+    ``networks`` maps a name to its subnets, or is a list of lines ``NAME SUBNET...`` (as printed by
+    ``docker network inspect --format '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{end}}'``).
+    """
+    if isinstance(networks, list):
+        networks = {line.split()[0]: line.split()[1:] for line in map(str, networks) if line.strip()}
+    wanted = ipaddress.ip_network(subnet)
+    clashes = []
+    for name, subnets in sorted(networks.items()):
+        if name == own:
+            continue
+        for other in subnets or []:
+            try:
+                candidate = ipaddress.ip_network(str(other), strict=False)
+            except ValueError:
+                continue
+            if candidate.version == wanted.version and candidate.overlaps(wanted):
+                clashes.append(f"{name} ({candidate})")
+    return clashes
+
+
 class FilterModule:
     def filters(self) -> dict:
-        return {"jobs_network": jobs_network}
+        return {"jobs_network": jobs_network, "overlapping_networks": overlapping_networks}

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.onprem.mlops.plugins.filter.network import default_subnet, jobs_network
+from ansible_collections.onprem.mlops.plugins.filter.network import default_subnet, jobs_network, overlapping_networks
 
 
 def test_plan_of_a_slash_24() -> None:
@@ -36,3 +36,20 @@ def test_empty_subnet_is_derived_from_the_stack_name() -> None:
 def test_bad_subnets_are_refused(subnet: str) -> None:
     with pytest.raises(AnsibleFilterError, match="jobs network subnet"):
         jobs_network(subnet)
+
+
+def test_overlapping_networks_names_the_clashes_but_not_our_own() -> None:
+    networks = {
+        "bridge": ["172.17.0.0/16"],
+        "campus-vpn": ["172.31.0.0/16"],
+        "mlops-ci-jobs": ["172.31.133.0/24"],
+        "ipv6": ["fd00::/64"],
+        "none": [],
+    }
+    assert overlapping_networks("172.31.133.0/24", networks, own="mlops-ci-jobs") == ["campus-vpn (172.31.0.0/16)"]
+    assert overlapping_networks("10.9.0.0/24", networks) == []
+
+
+def test_overlapping_networks_reads_docker_inspect_lines() -> None:
+    lines = ["bridge 172.17.0.0/16 ", "none ", "campus 172.31.0.0/16 fd00::/64 "]
+    assert overlapping_networks("172.31.9.0/24", lines) == ["campus (172.31.0.0/16)"]
