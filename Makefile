@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 MLOPS_IMAGE_SOURCE ?= auto
 DEPLOY_ARGS ?=
 
-.PHONY: help venv venv-dev docker images deploy test lint unit molecule integration e2e build clean
+.PHONY: help venv venv-dev docker images deploy test lint pins unit molecule integration e2e build clean
 
 help:
 	@grep -E '^#   make' $(MAKEFILE_LIST) | sed 's/^#   //'
@@ -54,7 +54,12 @@ lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint
+	$(MAKE) pins
 	$(MAKE) build
+
+# The CI job image's pins are what images/ci-job/requirements.txt resolves to (scripts/pin-job-image.py).
+pins: venv-dev
+	$(BIN)/python scripts/pin-job-image.py --check
 
 build: venv
 	mkdir -p build

@@ -19,4 +19,7 @@ if command -v iptables >/dev/null 2>&1; then
     eval "iptables -D ${rule#-A }" && rules=$((rules + 1))
   done
 fi
+# The ZenML server's access-control package (zenml_server_access_control_dir's default).
+rm -rf "/opt/$stack/zenml-server"
+rmdir "/opt/$stack" 2>/dev/null || true
 echo "removed stack $stack: ${#containers[@]} containers, ${#volumes[@]} volumes, ${#networks[@]} networks, $rules firewall rules"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import unicodedata
 from typing import Any
 
 import yaml
 from ansible.errors import AnsibleFilterError
+from ansible_collections.onprem.mlops.plugins.module_utils import _tenant
+from ansible_collections.onprem.mlops.plugins.module_utils._tenant import ROLES, user_resources
 
 DOCUMENTATION = r"""
 name: users
@@ -57,43 +58,6 @@ _value:
   type: raw
 """
 
-USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,19}$")
-ROLES = ("developer", "administrator")
-RESERVED_NAMES = frozenset(
-    {
-        "root",
-        "admin",
-        "admins",
-        "administrator",
-        "administrators",
-        "developer",
-        "developers",
-        "mlops",
-        "mysql",
-        "mariadb",
-        "minio",
-        "zenml",
-        "mlflow",
-        "gitlab",
-        "runner",
-        "server",
-        "default",
-        "system",
-        "sys",
-        "guest",
-        "anonymous",
-        "nobody",
-        "everyone",
-        "public",
-        "database",
-        "zenmlserver",
-        "stackmanagement",
-        # Its MLflow schema would be the template new users' schemas are copied from (users_mlflow_template_schema).
-        "template",
-    }
-)
-RESERVED_PREFIXES = ("shared", "archive", "mlflow", "gitlabrunner", "minio")
-
 
 def normalize_username(name: object) -> str:
     """Trim white space around the name and fold Unicode compatibility forms; nothing else."""
@@ -103,43 +67,10 @@ def normalize_username(name: object) -> str:
 
 
 def username_errors(name: object) -> list[str]:
-    """Why ``name`` cannot be a username; empty when it can."""
-    text = "" if name is None else str(name)
-    if not text:
+    """Why ``name`` cannot be a username (the tenant modules' rule); empty when it can."""
+    if name is None or str(name) == "":
         return ["a username is required (-e username=NAME)"]
-    errors = []
-    if text != text.lower():
-        errors.append(f"'{text}' has upper-case letters: use '{text.lower()}'")
-    if not 3 <= len(text) <= 20:
-        errors.append(f"'{text}' has {len(text)} characters: a username has 3 to 20")
-    if not re.fullmatch(r"[A-Za-z0-9]*", text):
-        errors.append(f"'{text}' may hold only letters a-z and digits (no spaces, dashes, dots, quotes or symbols)")
-    elif not text[0].isalpha():
-        errors.append(f"'{text}' must start with a letter")
-    lowered = text.lower()
-    if lowered in RESERVED_NAMES:
-        errors.append(f"'{text}' is reserved for the server itself")
-    elif lowered.startswith(RESERVED_PREFIXES):
-        errors.append(f"'{text}' starts with a reserved prefix ({', '.join(RESERVED_PREFIXES)})")
-    if not errors and not USERNAME_PATTERN.match(text):
-        errors.append(f"'{text}' is not a valid username")
-    return errors
-
-
-def user_resources(name: str, schema_prefix: str = "mlflow_") -> dict[str, str]:
-    """Names of everything ``name`` owns, in every service."""
-    return {
-        "username": name,
-        "mysql_user": name,
-        "mysql_schema": f"{schema_prefix}{name}",
-        "bucket": name,
-        "s3_access_key": name,
-        "zenml_user": name,
-        "zenml_stack": f"{name}-stack",
-        "zenml_artifact_store": f"{name}-artifact-store",
-        "zenml_experiment_tracker": f"{name}-mlflow",
-        "zenml_orchestrator": f"{name}-orchestrator",
-    }
+    return _tenant.username_errors(name)
 
 
 def _statement(sid: str, actions: list[str], resources: list[str] | None = None) -> dict[str, Any]:

@@ -172,8 +172,8 @@ def _level(pattern: str | None) -> str:
     return GLOBAL if pattern is None else f"{quote_identifier(pattern)}.*"
 
 
-def _grant_all(account: tuple[str, str], pattern: str | None) -> Statement:
-    return Statement(f"GRANT ALL PRIVILEGES ON {_level(pattern)} TO %s@%s", account)
+def _grant(account: tuple[str, str], pattern: str | None, privileges: Iterable[str]) -> Statement:
+    return Statement(f"GRANT {', '.join(sorted(privileges))} ON {_level(pattern)} TO %s@%s", account)
 
 
 def _revoke(account: tuple[str, str], pattern: str | None, grant: Grant) -> list[Statement]:
@@ -185,6 +185,25 @@ def _revoke(account: tuple[str, str], pattern: str | None, grant: Grant) -> list
     return statements
 
 
+def _converge(account: tuple[str, str], pattern: str, current: Grant, wanted: frozenset[str]) -> list[Statement]:
+    """The statements that turn ``current`` into exactly ``wanted`` at one schema level, without GRANT OPTION."""
+    statements: list[Statement] = []
+    if current.privileges != wanted:
+        extra = current.privileges - wanted
+        if ALL in current.privileges or (extra and not wanted):
+            statements += _revoke(account, pattern, Grant(current.privileges))
+            missing = wanted
+        else:
+            if extra:
+                statements.append(
+                    Statement(f"REVOKE {', '.join(sorted(extra))} ON {_level(pattern)} FROM %s@%s", account)
+                )
+            missing = wanted - current.privileges
+        if missing:
+            statements.append(_grant(account, pattern, missing))
+    return statements + _revoke(account, pattern, Grant(grant_option=current.grant_option))
+
+
 def render(grants: AccountGrants, reference: frozenset[str]) -> list[str]:
     """The grants as sorted ``PRIVILEGES ON level`` lines for a diff, ALL recognised in both dialects."""
     lines = grants.global_.render(GLOBAL, full=holds_all(grants.global_, reference))
@@ -194,33 +213,18 @@ def render(grants: AccountGrants, reference: frozenset[str]) -> list[str]:
 
 
 def plan_grants(
-    account: tuple[str, str],
-    current: AccountGrants,
-    own_pattern: str,
-    administrator: bool,
-    reference: frozenset[str],
+    account: tuple[str, str], current: AccountGrants, wanted: dict[str, frozenset[str]]
 ) -> tuple[list[Statement], AccountGrants]:
-    """The statements that leave exactly ALL on the own schema (and ALL on ``*.*`` for an administrator),
-    never WITH GRANT OPTION, and the grants afterwards. Unmanaged grants are left as they are.
+    """The statements that leave exactly ``wanted`` (schema pattern -> privileges) at schema level and nothing
+    at global level, never WITH GRANT OPTION, and the grants afterwards. Unmanaged grants are left as they are.
     """
-    statements: list[Statement] = []
-    has_all = holds_all(current.global_, reference)
-    if administrator and not has_all:
-        statements.append(_grant_all(account, None))
-    if not administrator:
-        statements += _revoke(account, None, Grant(current.global_.privileges))
-    statements += _revoke(account, None, Grant(grant_option=current.global_.grant_option))
-
-    own = current.schemas.get(own_pattern, Grant())
-    if ALL not in own.privileges:
-        statements.append(_grant_all(account, own_pattern))
-    statements += _revoke(account, own_pattern, Grant(grant_option=own.grant_option))
-    for pattern in sorted(set(current.schemas) - {own_pattern}):
-        statements += _revoke(account, pattern, current.schemas[pattern])
-
+    statements = _revoke(account, None, current.global_)
+    for pattern in sorted(set(current.schemas) | set(wanted)):
+        statements += _converge(
+            account, pattern, current.schemas.get(pattern, Grant()), wanted.get(pattern, frozenset())
+        )
     after = AccountGrants(
-        global_=Grant(frozenset({ALL})) if administrator else Grant(),
-        schemas={own_pattern: Grant(frozenset({ALL}))},
+        schemas={pattern: Grant(privileges) for pattern, privileges in wanted.items() if privileges},
         unmanaged=list(current.unmanaged),
     )
     return statements, after

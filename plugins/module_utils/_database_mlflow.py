@@ -31,6 +31,10 @@ REVISION = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 # Creating a table is mostly the server's work (about 6 ms of its CPU each, 65 tables per schema); two
 # connections keep a one-CPU server busy while the other waits for its round trip.
 COPY_WORKERS = 2
+# ``CREATE DEFINER=`root`@`%` `` of SHOW CREATE TRIGGER, to put the schema owner in its place.
+_DEFINER = re.compile(
+    r"^CREATE\s+(?:DEFINER\s*=\s*(?:`(?:[^`]|``)*`|'(?:[^']|'')*'|[^@\s]+)@(?:`(?:[^`]|``)*`|'(?:[^']|'')*'|\S+)\s+)?"
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class SchemaState:
 
 @dataclass(frozen=True)
 class Trigger:
+    name: str
     create: str
     sql_mode: str
     character_set_client: str
@@ -78,11 +83,16 @@ class Template:
 
 @dataclass
 class Copy:
-    """One schema to fill from the template, and the tables and views an interrupted copy left in it."""
+    """One schema to fill from the template (its triggers defined by ``definer``), and the tables and views an
+    interrupted copy left in it. With ``only_triggers``, the schema is complete and only those triggers, which
+    run with another account's rights than its owner's, are made again with the owner as their definer.
+    """
 
     schema: str
+    definer: tuple[str, str] = ("", "")
     drop_tables: tuple[str, ...] = ()
     drop_views: tuple[str, ...] = ()
+    only_triggers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -94,19 +104,37 @@ class MlflowSchemas:
     revision: str | None = None
     registered: tuple[str, ...] = ()
     unfinished: set[str] = field(default_factory=set)
+    # Trigger name -> table, of the template; per schema, trigger name -> definer (``user@host``).
+    template_triggers: dict[str, str] = field(default_factory=dict)
+    definers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def template_state(self) -> SchemaState:
         return self.states[self.template]
 
-    def copy_for(self, schema: str) -> Copy | None:
-        """How ``schema`` is filled from the template, or None when it holds MLflow tables (or others)."""
+    def copy_for(self, schema: str, definer: tuple[str, str]) -> Copy | None:
+        """How ``schema`` is filled from the template, or None when it holds MLflow tables (or others) whose
+        triggers are all the owner's. A template trigger defined by another account is made again as the owner's.
+        """
         state = self.states.get(schema, SchemaState())
         if state.empty:
-            return Copy(schema)
+            return Copy(schema, definer)
         if schema in self.unfinished:
-            return Copy(schema, tuple(sorted(state.tables)), tuple(sorted(state.views)))
-        return None
+            return Copy(schema, definer, tuple(sorted(state.tables)), tuple(sorted(state.views)))
+        owner = "{}@{}".format(*definer)
+        foreign = tuple(
+            sorted(
+                name
+                for name, found_definer in self.definers.get(schema, {}).items()
+                if found_definer != owner and name in self.template_triggers
+            )
+        )
+        return Copy(schema, definer, only_triggers=foreign) if foreign else None
+
+    def trigger_tables(self, schema: str, copied: bool) -> list[str]:
+        """The tables of ``schema`` on which the owner needs TRIGGER for the template's triggers to fire."""
+        tables = self.template_state.tables if copied else self.states.get(schema, SchemaState()).tables
+        return sorted(set(self.template_triggers.values()) & tables)
 
     def template_statements(self) -> list[Statement]:
         """Create the template if missing; empty it if a migration broke off before its first revision."""
@@ -218,6 +246,7 @@ def read_schemas(session: Session, params: dict, schemas: list[str]) -> MlflowSc
     found = MlflowSchemas(
         template, read_states(session, [template, *dict.fromkeys([*schemas, *registered])]), revision, registered
     )
+    _read_triggers(session, found, [template, *schemas])
     template_tables = found.template_state.tables | found.template_state.views
     for schema in schemas:
         state = found.states[schema]
@@ -226,6 +255,19 @@ def read_schemas(session: Session, params: dict, schemas: list[str]) -> MlflowSc
         if suspicious and not _holds_rows(session, schema, state.tables):
             found.unfinished.add(schema)
     return found
+
+
+def _read_triggers(session: Session, found: MlflowSchemas, schemas: list[str]) -> None:
+    rows = session.rows(
+        "SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE, DEFINER FROM information_schema.TRIGGERS "
+        f"WHERE TRIGGER_SCHEMA IN ({placeholders(len(schemas))})",
+        schemas,
+    )
+    for schema, name, table, definer in rows:
+        if schema == found.template:
+            found.template_triggers[name] = table
+        else:
+            found.definers.setdefault(schema, {})[name] = definer
 
 
 def read_template(session: Session, schema: str, state: SchemaState) -> Template:
@@ -243,7 +285,7 @@ def read_template(session: Session, schema: str, state: SchemaState) -> Template
     for (name,) in trigger_names:
         row = session.rows(f"SHOW CREATE TRIGGER {quoted}.{quote_identifier(name)}")[0]
         triggers.append(
-            Trigger(create=row[2], sql_mode=row[1], character_set_client=row[3], collation_connection=row[4])
+            Trigger(name, create=row[2], sql_mode=row[1], character_set_client=row[3], collation_connection=row[4])
         )
     views = []
     for name in sorted(state.views):
@@ -264,22 +306,37 @@ def _verbatim(sql: str) -> str:
     return sql.replace("%", "%%")
 
 
+def _trigger_statements(trigger: Trigger, definer: tuple[str, str]) -> list[Statement]:
+    """Create ``trigger`` with ``definer`` as its definer: a trigger runs with its definer's rights, and one
+    copied by the login account would otherwise run with root's in a schema its owner controls.
+    """
+    body = _DEFINER.sub("", trigger.create, count=1)
+    return [
+        Statement(
+            "SET SESSION sql_mode = %s, character_set_client = %s, collation_connection = %s",
+            (trigger.sql_mode, trigger.character_set_client, trigger.collation_connection),
+        ),
+        Statement(f"CREATE DEFINER = %s@%s {_verbatim(body)}", definer),
+    ]
+
+
 def copy_statements(template: Template, copy: Copy) -> list[Statement]:
     """The statements that make ``copy.schema`` (which exists) a copy of the template."""
     target = quote_identifier(copy.schema)
-    statements = [Statement(f"USE {target}"), Statement("SET SESSION FOREIGN_KEY_CHECKS = 0")]
+    statements = [Statement(f"USE {target}")]
+    if copy.only_triggers:
+        for trigger in template.triggers:
+            if trigger.name in copy.only_triggers:
+                statements.append(Statement(f"DROP TRIGGER IF EXISTS {quote_identifier(trigger.name)}"))
+                statements += _trigger_statements(trigger, copy.definer)
+        return statements
+    statements.append(Statement("SET SESSION FOREIGN_KEY_CHECKS = 0"))
     for kind, names in (("VIEW", copy.drop_views), ("TABLE", copy.drop_tables)):
         if names:
             statements.append(Statement(f"DROP {kind} " + ", ".join(quote_identifier(name) for name in names)))
     statements += [Statement(_verbatim(create)) for create in template.tables]
     for trigger in template.triggers:
-        statements.append(
-            Statement(
-                "SET SESSION sql_mode = %s, character_set_client = %s, collation_connection = %s",
-                (trigger.sql_mode, trigger.character_set_client, trigger.collation_connection),
-            )
-        )
-        statements.append(Statement(_verbatim(trigger.create)))
+        statements += _trigger_statements(trigger, copy.definer)
     source = quote_identifier(template.schema)
     for view in template.views:
         statements.append(

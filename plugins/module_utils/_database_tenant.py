@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from ansible_collections.onprem.mlops.plugins.module_utils import _database_mlflow as mlflow
+from ansible_collections.onprem.mlops.plugins.module_utils._database_archive import plan_archive, read_archive
 from ansible_collections.onprem.mlops.plugins.module_utils._database_grants import (
     AccountGrants,
     parse_grants,
@@ -19,6 +20,11 @@ from ansible_collections.onprem.mlops.plugins.module_utils._database_grants impo
     reference_privileges,
     render,
     schema_pattern,
+)
+from ansible_collections.onprem.mlops.plugins.module_utils._tenant import (
+    SECRET_CHANGED_PLACEHOLDER,
+    SECRET_PLACEHOLDER,
+    user_problems,
 )
 from ansible_collections.onprem.mlops.plugins.module_utils.database import (
     MYSQL,
@@ -31,15 +37,15 @@ from ansible_collections.onprem.mlops.plugins.module_utils.database import (
     quote_identifier,
 )
 
-USERNAME = re.compile(r"^[a-z][a-z0-9]{2,31}$")
-ROLES = ("developer", "administrator")
 CHARSET = "utf8mb4"
 _SCHEMA_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _MAX_HOST = 255
-# Shown in a diff in place of a password that is about to change.
-SECRET_PLACEHOLDER = "<hidden>"
-SECRET_CHANGED_PLACEHOLDER = "<hidden, changed>"
+_ARCHIVE_SUFFIX = re.compile(r"^[A-Za-z0-9_]{1,24}$")
+# What MLflow's migrations and tracking server need on a schema, measured with MLflow 3.17 (see the module's
+# notes): no CREATE VIEW, TRIGGER, CREATE ROUTINE, ALTER ROUTINE, EVENT, EXECUTE, LOCK TABLES.
+OWNER_PRIVILEGES = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES"})
+READER_PRIVILEGES = frozenset({"SELECT"})
 
 
 @dataclass
@@ -51,6 +57,7 @@ class Found:
     role: str | None = None
     grants: AccountGrants = field(default_factory=AccountGrants)
     usage: dict | None = None
+    max_connections: int | None = None
 
 
 @dataclass
@@ -72,6 +79,17 @@ class Context:
     def schema(self, name: str) -> str:
         return f"{self.params['schema_prefix']}{name}"
 
+    @property
+    def readable(self) -> str:
+        """The grant pattern of every user's schema (and the template's), which administrators may read."""
+        return schema_pattern(self.params["schema_prefix"]) + "%"
+
+    def wanted_grants(self, name: str, role: str) -> dict[str, frozenset[str]]:
+        wanted = {schema_pattern(self.schema(name)): OWNER_PRIVILEGES}
+        if role == "administrator":
+            wanted[self.readable] = READER_PRIVILEGES
+        return wanted
+
 
 @dataclass
 class UserPlan:
@@ -83,10 +101,14 @@ class UserPlan:
     after: dict
     result: dict
     copy: mlflow.Copy | None = None
+    # Run after the copies: grants on tables a copy creates.
+    after_copy: list[Statement] = field(default_factory=list)
+    # Run first, before the schema is dropped: the archive of the schema.
+    archive: list[Statement] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.statements) or self.copy is not None
+        return bool(self.statements or self.after_copy or self.archive) or self.copy is not None
 
 
 def validate(params: dict) -> list[dict]:
@@ -97,21 +119,19 @@ def validate(params: dict) -> list[dict]:
     host = params["account_host"]
     if not host or len(host) > _MAX_HOST:
         raise DatabaseModuleError(f"account_host must be 1 to {_MAX_HOST} characters")
+    if params.get("max_connections") is not None and params["max_connections"] < 0:
+        raise DatabaseModuleError("max_connections must be 0 (no limit) or more")
+    suffix = params.get("archive_suffix")
+    if suffix is not None and not _ARCHIVE_SUFFIX.match(suffix):
+        raise DatabaseModuleError(f"archive_suffix {suffix!r} must match {_ARCHIVE_SUFFIX.pattern}")
+    if params["state"] == "archived" and suffix is None:
+        raise DatabaseModuleError("state=archived needs archive_suffix")
     users = params["users"]
     names = [user["name"] for user in users]
-    invalid = [name for name in names if not USERNAME.match(name)]
-    if invalid:
-        raise DatabaseModuleError(
-            f"invalid user names {invalid}: a name is 3 to 32 characters, lower-case letters and digits, "
-            "starting with a letter; nothing was changed"
-        )
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise DatabaseModuleError(f"users {duplicates} are listed more than once; nothing was changed")
-    if params["state"] == "present":
-        roleless = [user["name"] for user in users if not user.get("role")]
-        if roleless:
-            raise DatabaseModuleError(f"users {roleless} have no role; state=present needs one of {list(ROLES)}")
+    # The one username rule of every tenant module and filter (module_utils/_tenant.py).
+    problems = user_problems(users, params.get("login_user"), role_required=params["state"] == "present")
+    if problems:
+        raise DatabaseModuleError("; ".join(problems) + "; nothing was changed")
     mlflow.validate(params, [params["schema_prefix"] + name for name in names])
     return users
 
@@ -146,6 +166,10 @@ def drop_user(account: tuple[str, str]) -> Statement:
     return Statement("DROP USER %s@%s", account)
 
 
+def limit_connections(account: tuple[str, str], limit: int) -> Statement:
+    return Statement(f"ALTER USER %s@%s WITH MAX_USER_CONNECTIONS {int(limit)}", account)
+
+
 def _registry_write(ctx: Context, name: str, found_role: str | None, role: str) -> list[Statement]:
     if found_role is None:
         return [Statement(f"INSERT INTO {ctx.registry} (username, role) VALUES (%s, %s)", (name, role))]
@@ -166,9 +190,12 @@ def read_found(session: Session, ctx: Context, names: list[str]) -> dict[str, Fo
         return found
     by_schema = {ctx.schema(name): name for name in names}
     marks = placeholders(len(names))
-    accounts = session.rows(f"SELECT User FROM mysql.user WHERE Host = %s AND User IN ({marks})", (ctx.host, *names))
-    for (user,) in accounts:
+    accounts = session.rows(
+        f"SELECT User, max_user_connections FROM mysql.user WHERE Host = %s AND User IN ({marks})", (ctx.host, *names)
+    )
+    for user, limit in accounts:
         found[user].account = True
+        found[user].max_connections = int(limit)
     schemas = session.rows(
         "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA "
         f"WHERE SCHEMA_NAME IN ({marks})",
@@ -209,6 +236,8 @@ def _view(ctx: Context, name: str, found: Found, grants: AccountGrants) -> dict:
     if found.account:
         view["account"] = f"{name}@{ctx.host}"
         view["grants"] = render(grants, ctx.reference)
+        if found.max_connections is not None:
+            view["max_connections"] = found.max_connections
     if found.charset is not None:
         view["schema"] = ctx.schema(name)
         view["charset"] = found.charset
@@ -246,7 +275,14 @@ def _plan_copy(ctx: Context, name: str, plan: UserPlan, schemas: mlflow.MlflowSc
     if schemas is None:
         return
     state = schemas.states[ctx.schema(name)]
-    plan.copy = schemas.copy_for(ctx.schema(name))
+    plan.copy = schemas.copy_for(ctx.schema(name), (name, ctx.host))
+    copied = plan.copy is not None and not plan.copy.only_triggers
+    # A trigger fires only while its definer (the owner) holds TRIGGER on its table: on those tables alone.
+    for table in schemas.trigger_tables(ctx.schema(name), copied):
+        level = f"{quote_identifier(ctx.schema(name))}.{quote_identifier(table)}"
+        if f"GRANT TRIGGER ON {level.replace('%%', '%')}" not in plan.before.get("grants", []):
+            plan.after_copy.append(Statement(f"GRANT TRIGGER ON {level} TO %s@%s", (name, ctx.host)))
+            plan.after.setdefault("grants", []).append(f"GRANT TRIGGER ON {level.replace('%%', '%')}")
     revision = schemas.template_state.revision if plan.copy else state.revision
     if state.exists:
         plan.before["revision"] = state.revision
@@ -277,14 +313,18 @@ def plan_present(
         statements.append(create_schema(schema))
     elif found.charset.lower() != CHARSET:
         statements.append(alter_schema(schema))
-    grant_statements, grants_after = plan_grants(
-        account, found.grants, schema_pattern(schema), role == "administrator", ctx.reference
-    )
+    grant_statements, grants_after = plan_grants(account, found.grants, ctx.wanted_grants(name, role))
     statements += grant_statements
+    limit = ctx.params.get("max_connections")
+    if limit is not None and found.max_connections != limit:
+        statements.append(limit_connections(account, limit))
     statements += _registry_write(ctx, name, found.role, role)
 
     before = _view(ctx, name, found, found.grants)
-    after = _view(ctx, name, Found(account=True, charset=CHARSET, role=role), grants_after)
+    after_found = Found(account=True, charset=CHARSET, role=role, max_connections=limit)
+    if limit is None:
+        after_found.max_connections = found.max_connections
+    after = _view(ctx, name, after_found, grants_after)
     if password_changed:
         before["password"], after["password"] = SECRET_PLACEHOLDER, SECRET_CHANGED_PLACEHOLDER
     result = _result(ctx, name, found, role, bool(statements))
@@ -294,7 +334,20 @@ def plan_present(
     return plan
 
 
-def plan_absent(ctx: Context, user: dict, found: Found) -> UserPlan:
+def plan_archived(ctx: Context, user: dict, found: Found, archive: list[Statement] | None = None) -> UserPlan:
+    """Only the archive of the user's schema; the user keeps everything."""
+    name = user["name"]
+    view = _view(ctx, name, found, found.grants)
+    plan = UserPlan(
+        name, [], view, dict(view), _result(ctx, name, found, found.role, bool(archive)), archive=archive or []
+    )
+    plan.result["archive"] = archive_schema(ctx, name) if plan.archive else None
+    if plan.archive:
+        plan.after["archive"] = archive_schema(ctx, name)
+    return plan
+
+
+def plan_absent(ctx: Context, user: dict, found: Found, archive: list[Statement] | None = None) -> UserPlan:
     name = user["name"]
     statements: list[Statement] = []
     # The schema goes first: MySQL refuses to drop an account that still defines objects in it.
@@ -306,7 +359,17 @@ def plan_absent(ctx: Context, user: dict, found: Found) -> UserPlan:
     if found.role is not None:
         statements.append(Statement(f"DELETE FROM {ctx.registry} WHERE username = %s", (name,)))
     before = _view(ctx, name, found, found.grants)
-    return UserPlan(name, statements, before, {}, _result(ctx, name, found, None, bool(statements)))
+    result = _result(ctx, name, found, None, bool(statements))
+    plan = UserPlan(name, statements, before, {}, result, archive=archive or [])
+    if ctx.params.get("archive_suffix") is not None:
+        result["archive"] = archive_schema(ctx, name) if plan.archive else None
+        if plan.archive:
+            plan.after["archive"] = archive_schema(ctx, name)
+    return plan
+
+
+def archive_schema(ctx: Context, name: str) -> str:
+    return f"archive_{name}_{ctx.params['archive_suffix']}"
 
 
 def _check_passwords(users: list[dict], found: dict[str, Found]) -> None:
@@ -332,10 +395,12 @@ def _read_schemas(session: Session, ctx: Context, names: list[str]) -> mlflow.Ml
 
 def _copy_schemas(session: Session, ctx: Context, schemas: mlflow.MlflowSchemas | None, plans: list[UserPlan]) -> None:
     copies = [plan.copy for plan in plans if plan.copy]
-    if schemas is None or not copies:
-        return
-    template = mlflow.read_template(session, schemas.template, schemas.template_state)
-    mlflow.run_copies(lambda: open_session(ctx.params), template, copies)
+    if schemas is not None and copies:
+        template = mlflow.read_template(session, schemas.template, schemas.template_state)
+        mlflow.run_copies(lambda: open_session(ctx.params), template, copies)
+    for plan in plans:
+        for statement in plan.after_copy:
+            session.run(statement)
 
 
 def _apply(session: Session, plans: list[UserPlan]) -> None:
@@ -360,12 +425,17 @@ def ensure_tenants(session: Session, params: dict, check_mode: bool) -> dict:
         stale = stale_passwords(session, ctx, users, found)
         plans = [plan_present(ctx, user, found[user["name"]], user["name"] in stale, schemas) for user in users]
     else:
-        plans = [plan_absent(ctx, user, found[user["name"]]) for user in users]
+        archives = _plan_archives(session, ctx, names, found)
+        planner = plan_archived if params["state"] == "archived" else plan_absent
+        plans = [planner(ctx, user, found[user["name"]], archives.get(user["name"])) for user in users]
     template_statements = schemas.template_statements() if schemas else []
     if not check_mode:
         _check_template(schemas, plans)
         for statement in template_statements:
             session.run(statement)
+        for plan in plans:
+            for statement in plan.archive:
+                session.run(statement)
         _apply(session, plans)
         _copy_schemas(session, ctx, schemas, plans)
     result = {
@@ -379,6 +449,19 @@ def ensure_tenants(session: Session, params: dict, check_mode: bool) -> dict:
     if schemas is not None and schemas.revision is not None:
         _report_template(result, schemas, bool(template_statements), [ctx.schema(name) for name in names])
     return result
+
+
+def _plan_archives(session: Session, ctx: Context, names: list[str], found: dict[str, Found]) -> dict:
+    """The statements that copy each existing schema into its archive; refuses what cannot be copied faithfully."""
+    if ctx.params.get("archive_suffix") is None:
+        return {}
+    schemas = {ctx.schema(name): archive_schema(ctx, name) for name in names if found[name].charset is not None}
+    contents = read_archive(session, list(schemas), list(schemas.values()))
+    return {
+        name: plan_archive(ctx.schema(name), schemas[ctx.schema(name)], contents)
+        for name in names
+        if ctx.schema(name) in schemas
+    }
 
 
 def _report_template(result: dict, schemas: mlflow.MlflowSchemas, created: bool, listed: list[str]) -> None:

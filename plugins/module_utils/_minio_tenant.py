@@ -8,22 +8,26 @@ a new user without password changes nothing. The writes of different users then 
 group memberships change with one call per group.
 """
 
-import hashlib
-import json
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ansible_collections.onprem.mlops.plugins.module_utils._minio_bucket import ensure_bucket
 from ansible_collections.onprem.mlops.plugins.module_utils._minio_group import group_state
-from ansible_collections.onprem.mlops.plugins.module_utils.minio import (
+from ansible_collections.onprem.mlops.plugins.module_utils._tenant import (
+    ROLES,
     SECRET_CHANGED_PLACEHOLDER,
     SECRET_PLACEHOLDER,
+    Outcome,
+    TenantsResult,
+    tenants_result,
+    user_problems,
+)
+from ansible_collections.onprem.mlops.plugins.module_utils.minio import (
     MinioClients,
     MinioModuleError,
     Plan,
@@ -33,25 +37,16 @@ from ansible_collections.onprem.mlops.plugins.module_utils.minio import (
 )
 
 try:
-    from minio import crypto
     from minio.commonconfig import CopySource
     from minio.helpers import check_bucket_name
-    from minio.minioadmin import _COMMAND
 except ImportError:
     pass  # minio.connect() reports the missing library before any of these is used
 
-USERNAME = re.compile(r"^[a-z][a-z0-9]{2,19}$")
-ROLES = ("developer", "administrator")
 # MinIO's limits for a secret key.
 SECRET_LENGTH = (8, 40)
 _ARCHIVE_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # The SDK's HTTP pool keeps four connections per host: more workers would only wait for one.
 _WORKERS = 4
-# MinIO's admin payload format (madmin EncryptData): AEAD ID 0 is Argon2id with AES-256-GCM, which the SDK
-# writes; 2 is PBKDF2-SHA256 (8192 rounds) with AES-256-GCM.
-_SDK_AES_GCM = 0
-_PBKDF2_AES_GCM = 2
-_PBKDF2_ROUNDS = 8192
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -70,43 +65,6 @@ class Tenant:
     password_changed: bool = False
     bucket: dict = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)
-
-
-class SecretWriter:
-    """Sets users' secrets with the admin API's add-user call, in the payload format MinIO decrypts fastest.
-
-    MinIO's admin API takes payloads encrypted under a key derived from the admin's secret, either with
-    Argon2id (what the SDK's user_add writes) or with PBKDF2-SHA256 (the format MinIO itself writes in FIPS
-    mode). The server runs every Argon2id derivation under one global lock, 0.1 to 0.3 s each, so fifty new
-    users took ten seconds and more; PBKDF2 takes milliseconds. It protects the payload no less here: every
-    admin request is also signed with SigV4, whose HMAC already lets whoever records a request test guesses
-    of the secret far faster than 8192 rounds of PBKDF2.
-    """
-
-    def __init__(self, admin: Any, admin_secret: str) -> None:
-        self._admin = admin
-        self._secret = admin_secret.encode()
-
-    def seal(self, payload: bytes) -> bytes:
-        """``payload`` as MinIO's EncryptData frames it: salt, AEAD ID, nonce, then one sio chunk and tag."""
-        if not 0 < len(payload) <= crypto._CHUNK_SIZE:
-            raise MinioModuleError(f"an admin payload of {len(payload)} bytes does not fit in one chunk")
-        salt = os.urandom(crypto._SALT_LEN)
-        key = hashlib.pbkdf2_hmac("sha256", self._secret, salt, _PBKDF2_ROUNDS, 32)
-        nonce = os.urandom(crypto._NONCE_LEN)
-        # The chunk framing is the SDK's for AES-GCM, whatever derived the key.
-        additional = crypto._mark_as_last(crypto._generate_additional_data(_SDK_AES_GCM, key, nonce + bytes(4)))
-        cipher = crypto._get_cipher(_SDK_AES_GCM, key, crypto._update_nonce_id(nonce, 1))
-        cipher.update(additional)
-        sealed, tag = cipher.encrypt_and_digest(payload)
-        return salt + bytes([_PBKDF2_AES_GCM]) + nonce + sealed + tag
-
-    def set_secret(self, name: str, secret: str) -> None:
-        """As MinioAdmin.user_add: create the user, or rewrite its secret; either way it is enabled."""
-        body = json.dumps({"status": "enabled", "secretKey": secret}).encode()
-        self._admin._url_open(
-            method="PUT", command=_COMMAND.ADD_USER, query_params={"accessKey": name}, body=self.seal(body)
-        )
 
 
 def _each(call: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
@@ -128,20 +86,8 @@ def _working_on(name: str) -> Iterator[None]:
 
 
 def _problems(params: dict) -> list[str]:
-    users = params["users"]
-    names = [user["name"] for user in users]
-    invalid = [name for name in names if not USERNAME.match(name)]
-    problems = []
-    if invalid:
-        problems.append(
-            f"invalid user names {invalid}: a name is 3 to 20 characters, lower-case letters and digits, "
-            "starting with a letter"
-        )
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        problems.append(f"users {duplicates} are listed more than once")
-    if params["access_key"] in names:
-        problems.append(f"{params['access_key']} is the admin account this module logs in with, not a tenant")
+    names = [user["name"] for user in params["users"]]
+    problems = user_problems(params["users"], params["access_key"], role_required=params["state"] == "present")
     if params["state"] == "present":
         problems += _present_problems(params)
     else:
@@ -151,9 +97,6 @@ def _problems(params: dict) -> list[str]:
 
 def _present_problems(params: dict) -> list[str]:
     problems = []
-    roleless = [user["name"] for user in params["users"] if not user.get("role")]
-    if roleless:
-        problems.append(f"users {roleless} have no role; state=present needs one of {list(ROLES)}")
     low, high = SECRET_LENGTH
     bad_secrets = [
         user["name"] for user in params["users"] if user.get("password") and not low <= len(user["password"]) <= high
@@ -256,15 +199,13 @@ def _stale_secrets(clients: MinioClients, params: dict, tenants: list[Tenant]) -
     return disabled | {tenant.name for tenant, ok in zip(enabled, works, strict=True) if not ok}
 
 
-def _plan_user(
-    clients: MinioClients, writer: SecretWriter, tenant: Tenant, stale: bool, groups: dict, moves: dict
-) -> None:
+def _plan_user(clients: MinioClients, tenant: Tenant, stale: bool, groups: dict, moves: dict) -> None:
     """Plan the user's secret and status into ``tenant.steps`` and its group changes into ``moves``."""
     target = groups[tenant.role]
     others = {group for role, group in groups.items() if role != tenant.role}
     current = tenant.user or {"status": "enabled", "groups": []}
     if tenant.user is None or stale:
-        tenant.steps.add(writer.set_secret, tenant.name, tenant.password)
+        tenant.steps.add(clients.set_user_secret, tenant.name, tenant.password)
         tenant.password_changed = tenant.user is not None
     elif current["status"] != "enabled":
         tenant.steps.add(clients.admin.user_enable, tenant.name)
@@ -291,17 +232,16 @@ def _status(existed: bool, changed: bool) -> str:
     return "updated" if changed else "unchanged"
 
 
-def _present(clients: MinioClients, params: dict, tenants: list[Tenant], check_mode: bool) -> list[dict]:
+def _present(clients: MinioClients, params: dict, tenants: list[Tenant], check_mode: bool) -> list[Outcome]:
     groups = _role_groups(clients, params, tenants)
     _read_users(clients, tenants)
     secretless = [tenant.name for tenant in tenants if tenant.user is None and not tenant.password]
     if secretless:
         raise MinioModuleError(f"users {secretless} do not exist yet and need a password; nothing was changed")
     stale = _stale_secrets(clients, params, tenants)
-    writer = SecretWriter(clients.admin, params["secret_key"])
     moves: dict = {"add": {}, "remove": {}}
     for tenant in tenants:
-        _plan_user(clients, writer, tenant, tenant.name in stale, groups, moves)
+        _plan_user(clients, tenant, tenant.name in stale, groups, moves)
     memberships = _membership_plan(clients, moves)
     moved = {name for names in (*moves["add"].values(), *moves["remove"].values()) for name in names}
 
@@ -316,14 +256,14 @@ def _present(clients: MinioClients, params: dict, tenants: list[Tenant], check_m
     return [_present_result(tenant, groups[tenant.role], tenant.name in moved) for tenant in tenants]
 
 
-def _present_result(tenant: Tenant, group: str, moved: bool) -> dict:
+def _present_result(tenant: Tenant, group: str, moved: bool) -> Outcome:
     user_changed = bool(tenant.steps) or moved
     before = dict(tenant.user or {})
     after = {"policies": [], **before, "status": "enabled", "groups": tenant.groups_after}
     if tenant.password_changed:
         before["password"], after["password"] = SECRET_PLACEHOLDER, SECRET_CHANGED_PLACEHOLDER
     bucket_diff = tenant.bucket["diff"]
-    return {
+    result = {
         "name": tenant.name,
         "role": tenant.role,
         "group": group,
@@ -331,15 +271,13 @@ def _present_result(tenant: Tenant, group: str, moved: bool) -> dict:
         "bucket": _status(bool(bucket_diff["before"]), tenant.bucket["changed"]),
         "password_changed": tenant.password_changed,
         "changed": user_changed or tenant.bucket["changed"],
-        "diff": _tenant_diff(before, after, bucket_diff["before"], bucket_diff["after"]),
     }
+    return Outcome(result, _view(before, bucket_diff["before"]), _view(after, bucket_diff["after"]))
 
 
-def _tenant_diff(user_before: dict, user_after: dict, bucket_before: dict, bucket_after: dict) -> dict:
-    def view(user: dict, bucket: dict) -> dict:
-        return {key: value for key, value in (("user", user), ("bucket", bucket)) if value}
-
-    return {"before": view(user_before, bucket_before), "after": view(user_after, bucket_after)}
+def _view(user: dict, bucket: dict) -> dict:
+    """One side of a tenant's diff: what exists of its user and bucket."""
+    return {key: value for key, value in (("user", user), ("bucket", bucket)) if value}
 
 
 def _archive_prefix(params: dict, name: str, stamp: str) -> str:
@@ -389,7 +327,7 @@ def _archive(clients: MinioClients, params: dict, tenants: list[Tenant], stamp: 
         )
 
 
-def _absent(clients: MinioClients, params: dict, tenants: list[Tenant], check_mode: bool) -> list[dict]:
+def _absent(clients: MinioClients, params: dict, tenants: list[Tenant], check_mode: bool) -> list[Outcome]:
     _read_users(clients, tenants)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
 
@@ -416,7 +354,7 @@ def _absent(clients: MinioClients, params: dict, tenants: list[Tenant], check_mo
     return [_absent_result(params, tenant, stamp) for tenant in tenants]
 
 
-def _absent_result(params: dict, tenant: Tenant, stamp: str) -> dict:
+def _absent_result(params: dict, tenant: Tenant, stamp: str) -> Outcome:
     bucket_before = tenant.bucket["diff"]["before"]
     result = {
         "name": tenant.name,
@@ -425,26 +363,16 @@ def _absent_result(params: dict, tenant: Tenant, stamp: str) -> dict:
         "user": "removed" if tenant.user is not None else "absent",
         "bucket": "removed" if bucket_before else "absent",
         "changed": bool(tenant.steps) or tenant.bucket["changed"],
-        "diff": _tenant_diff(tenant.user or {}, {}, bucket_before, {}),
     }
     if params["archive_bucket"] is not None:
         result["archived_objects"] = len(tenant.objects)
         result["archive_prefix"] = _archive_prefix(params, tenant.name, stamp) if tenant.objects else None
-    return result
+    return Outcome(result, _view(tenant.user or {}, bucket_before))
 
 
-def ensure_tenants(clients: MinioClients, params: dict, check_mode: bool) -> dict:
+def ensure_tenants(clients: MinioClients, params: dict, check_mode: bool) -> TenantsResult:
+    """The tenant modules' contract (``_tenant.EnsureTenants``) for MinIO users and buckets."""
     tenants = validate(params)
     if params["state"] == "present":
-        results = _present(clients, params, tenants, check_mode)
-    else:
-        results = _absent(clients, params, tenants, check_mode)
-    diffs = [result.pop("diff") for result in results]
-    return {
-        "changed": any(result["changed"] for result in results),
-        "diff": {
-            "before": {"users": {result["name"]: diff["before"] for result, diff in zip(results, diffs, strict=True)}},
-            "after": {"users": {result["name"]: diff["after"] for result, diff in zip(results, diffs, strict=True)}},
-        },
-        "users": results,
-    }
+        return tenants_result(_present(clients, params, tenants, check_mode))
+    return tenants_result(_absent(clients, params, tenants, check_mode))

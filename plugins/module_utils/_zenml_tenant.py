@@ -25,20 +25,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.onprem.mlops.plugins.module_utils import _zenml_resources as api
-from ansible_collections.onprem.mlops.plugins.module_utils.zenml import (
+from ansible_collections.onprem.mlops.plugins.module_utils._tenant import (
     SECRET_CHANGED_PLACEHOLDER,
     SECRET_PLACEHOLDER,
-    ZenmlClient,
-    ZenmlModuleError,
+    Outcome,
+    PartialFailure,
+    TenantsResult,
+    tenants_result,
+    user_problems,
+    user_resources,
 )
+from ansible_collections.onprem.mlops.plugins.module_utils.zenml import ZenmlClient, ZenmlModuleError
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9]{2,31}$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _HTTP_URL_RE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 ARTIFACT_STORE = "artifact_store"
 EXPERIMENT_TRACKER = "experiment_tracker"
 ORCHESTRATOR = "orchestrator"
-ROLES = {"developer": False, "administrator": True}
 # People handled at the same time. Each login costs the server a bcrypt hash, so the run time of a class
 # is bound by the server's CPUs; a few requests in flight keep them busy without flooding a small server.
 WORKERS = 4
@@ -69,7 +72,7 @@ class Tenant:
 
     @property
     def stack(self) -> str:
-        return f"{self.name}-stack"
+        return user_resources(self.name)["zenml_stack"]
 
 
 @dataclass
@@ -103,14 +106,15 @@ def role_name(is_admin: bool) -> str:
 
 
 def names(user: str) -> dict[str, str]:
-    """The names of a person's resources, all derived from the user name."""
+    """The names of a person's ZenML resources, by the keys this module uses for them."""
+    resource = user_resources(user)
     return {
-        "s3_secret": f"{user}-s3",
-        "mlflow_secret": f"{user}-mlflow",
-        ARTIFACT_STORE: f"{user}-artifact-store",
-        EXPERIMENT_TRACKER: f"{user}-mlflow",
-        ORCHESTRATOR: f"{user}-orchestrator",
-        "stack": f"{user}-stack",
+        "s3_secret": resource["zenml_s3_secret"],
+        "mlflow_secret": resource["zenml_mlflow_secret"],
+        ARTIFACT_STORE: resource["zenml_artifact_store"],
+        EXPERIMENT_TRACKER: resource["zenml_experiment_tracker"],
+        ORCHESTRATOR: resource["zenml_orchestrator"],
+        "stack": resource["zenml_stack"],
     }
 
 
@@ -158,7 +162,7 @@ def tenant(entry: dict, params: dict) -> Tenant:
     )
     return Tenant(
         name=name,
-        is_admin=ROLES[entry["role"]],
+        is_admin=entry["role"] == "administrator",
         password=entry["password"],
         secrets=secret_values,
         components=components,
@@ -168,27 +172,14 @@ def tenant(entry: dict, params: dict) -> Tenant:
 def validate(params: dict) -> list[Tenant]:
     """Check every entry before anything changes; return the desired state of each person."""
     entries = params["users"] or []
-    problems: list[str] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        name = entry.get("name") or ""
-        label = f"users[{index}] ({name or 'no name'})"
-        if not NAME_RE.match(name):
-            problems.append(
-                f"{label}: the name must match {NAME_RE.pattern} (a lowercase letter, then 2 to 31 "
-                "lowercase letters or digits)"
-            )
-        if name in seen:
-            problems.append(f"{label}: {name} is listed twice")
-        seen.add(name)
-        if name == params["admin_username"]:
-            problems.append(f"{label}: {name} is the admin account the module logs in with; it cannot manage itself")
-        if params["state"] == "present":
-            problems.extend(_present_problems(label, entry))
+    problems = user_problems(entries, params["admin_username"], role_required=params["state"] == "present")
+    if params["state"] == "present":
+        for index, entry in enumerate(entries):
+            problems.extend(_present_problems(f"users[{index}] ({entry['name']})", entry))
     if params["state"] == "present":
         problems.extend(_option_problems(params))
     if problems:
-        raise ZenmlModuleError("; ".join(problems))
+        raise ZenmlModuleError("; ".join(problems) + "; nothing was changed")
     return [tenant(entry, params) for entry in entries]
 
 
@@ -460,7 +451,7 @@ def _apply_stack(run: Run, step: Step) -> None:
 _APPLY_RESOURCE = {"secret": _apply_secret, "component": _apply_component, "stack": _apply_stack}
 
 
-def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, check_mode: bool) -> dict:
+def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, check_mode: bool) -> Outcome:
     """Bring one person's account and resources to the desired state; return the per-user result."""
     run = Run(client, spec, Current(user=api.read_user(client, spec.name)))
     user = run.current.user
@@ -485,11 +476,7 @@ def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, chec
     after = desired_view(spec, steps)
     if password_changed:
         before, after = {**before, "password": SECRET_PLACEHOLDER}, {**after, "password": SECRET_CHANGED_PLACEHOLDER}
-    return {
-        "result": _present_result(run, steps, password_changed),
-        "before": before,
-        "after": after,
-    }
+    return Outcome(_present_result(run, steps, password_changed), before, after)
 
 
 def _ref(item: dict | None, name: str) -> dict:
@@ -519,11 +506,11 @@ def _present_result(run: Run, steps: list[Step], password_changed: bool) -> dict
     }
 
 
-def remove(client: ZenmlClient, spec: Tenant, check_mode: bool) -> dict:
+def remove(client: ZenmlClient, spec: Tenant, check_mode: bool) -> Outcome:
     """Delete one person's stack, components, private secrets and account; return the per-user result."""
     current = Current(user=api.read_user(client, spec.name))
     if current.user is None:
-        return {"result": _absent_result(spec, [], "absent", []), "before": {}, "after": {}}
+        return Outcome(_absent_result(spec, [], "absent", []))
     read_resources(client, spec.name, current)
     _read_other_owned(client, spec.name, current)
     token = client.login(spec.name, spec.password) if spec.password and current.user["active"] else None
@@ -532,9 +519,9 @@ def remove(client: ZenmlClient, spec: Tenant, check_mode: bool) -> dict:
     before = current_view(current)
     steps = plan_removal(spec, current)
     if check_mode:
-        return {"result": _absent_result(spec, steps, "deleted", []), "before": before, "after": {}}
+        return Outcome(_absent_result(spec, steps, "deleted", []), before)
     account, done, warnings = _apply_removal(client, spec, current, steps, token)
-    return {"result": _absent_result(spec, done, account, warnings), "before": before, "after": {}}
+    return Outcome(_absent_result(spec, done, account, warnings), before)
 
 
 def _read_other_owned(client: ZenmlClient, name: str, current: Current) -> None:
@@ -606,13 +593,13 @@ def _absent_result(spec: Tenant, steps: list[Step], account: str, warnings: list
 
 def manage_all(
     client: ZenmlClient, tenants: list[Tenant], params: dict, check_mode: bool
-) -> tuple[list[dict], list[tuple[str, Exception]]]:
+) -> tuple[list[Outcome], list[tuple[str, Exception]]]:
     """Handle every person, a few at a time; the outcomes in the order of ``tenants``, and the failures.
 
     People share nothing on the server (each has their own names), so one failure does not stop the others.
     """
 
-    def handle(spec: Tenant) -> dict:
+    def handle(spec: Tenant) -> Outcome:
         if params["state"] == "present":
             return ensure_present(client, spec, params["update_password"], check_mode)
         return remove(client, spec, check_mode)
@@ -627,3 +614,15 @@ def manage_all(
         else:
             failures.append((spec.name, error))
     return outcomes, failures
+
+
+def ensure_tenants(client: ZenmlClient, params: dict, check_mode: bool) -> TenantsResult:
+    """The tenant modules' contract (``_tenant.EnsureTenants``) for ZenML accounts and stacks.
+
+    Raises ``PartialFailure`` with the result of the people that went through when anyone failed.
+    """
+    outcomes, failures = manage_all(client, validate(params), params, check_mode)
+    result = tenants_result(outcomes)
+    if failures:
+        raise PartialFailure(result, failures)
+    return result

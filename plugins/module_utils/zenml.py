@@ -33,9 +33,6 @@ API = "/api/v1"
 TESTED_VERSION = "0.98.0"
 _PAGE_SIZE = 1000
 _VERSION_HINT = f"check that the server runs ZenML {TESTED_VERSION}"
-# Shown in a diff in place of a secret value or password.
-SECRET_PLACEHOLDER = "<hidden>"
-SECRET_CHANGED_PLACEHOLDER = "<hidden, changed>"
 
 
 class ZenmlModuleError(Exception):

@@ -11,8 +11,20 @@ description:
     C(name@account_host), the private schema O(schema_prefix) + C(name) (for instance the person's
     MLflow tracking store), the privileges their role gives, and their row in the user registry table
     O(registry_schema).C(users).
-  - A V(developer) gets C(ALL) on their own schema and nothing else. An V(administrator) also gets
-    C(ALL PRIVILEGES ON *.*), so they can read everybody's runs; neither gets C(GRANT OPTION).
+  - A V(developer) gets on their own schema only what MLflow needs (C(SELECT), C(INSERT), C(UPDATE),
+    C(DELETE), C(CREATE), C(DROP), C(ALTER), C(INDEX), C(REFERENCES)), and nothing else, so no C(CREATE VIEW),
+    C(TRIGGER), C(CREATE ROUTINE), C(ALTER ROUTINE), C(EVENT), C(EXECUTE). An V(administrator) gets the same
+    on their own schema and C(SELECT) on every schema matching O(schema_prefix) (everybody's MLflow runs), and
+    may write nowhere else; nobody gets a global privilege or C(GRANT OPTION). An existing account is brought
+    to exactly these grants (an administrator's former C(ALL PRIVILEGES ON *.*) is revoked).
+  - With O(schema_template), the owner also gets C(TRIGGER) on the tables the template's triggers are on
+    (MLflow 3.17 has one), because a trigger fires only while its definer holds it; copies of the template's
+    triggers are defined by the owner, never by the login account, and a copied trigger that an earlier
+    version defined otherwise is made again with the owner as its definer.
+  - With O(max_connections), each account gets C(MAX_USER_CONNECTIONS).
+  - With O(state=absent) or O(state=archived) and O(archive_suffix), each schema is first copied into
+    C(archive_<name>_<archive_suffix>), table by table, by the login account with every name quoted; a
+    schema holding views, sequences, routines or events is refused before anything changes.
   - The whole list goes through one connection, so a class of fifty is provisioned in about a second.
     Everything is read and planned before the first write; an invalid name or a missing password fails
     the task before anything changes.
@@ -37,7 +49,8 @@ attributes:
     support: partial
     description:
       - A second run with the same options reports no change, except with O(update_password=always) when
-        the module host cannot log in as C(name@account_host) (see O(update_password)).
+        the module host cannot log in as C(name@account_host) (see O(update_password)), and with
+        O(state=archived), whose second run with the same O(archive_suffix) is refused (the archive exists).
 options:
   users:
     description:
@@ -48,8 +61,9 @@ options:
     suboptions:
       name:
         description:
-          - User name, also the suffix of the schema name. 3 to 32 characters, lower-case letters and
-            digits, starting with a letter. Any invalid name fails the task before anything changes.
+          - User name, also the suffix of the schema name. The collection's one username rule (3 to 20
+            characters, lower-case letters and digits, starting with a letter, no reserved name), shared with
+            the other tenant modules and the filters. Any invalid name fails the task before anything changes.
         type: str
         required: true
       role:
@@ -68,8 +82,10 @@ options:
       - V(present) creates what is missing and corrects what differs.
       - V(absent) drops the schema (with everything in it), the account and the registry row. A user
         already gone is not an error.
+      - V(archived) only copies each user's schema into its archive (see O(archive_suffix)) and changes
+        nothing else, so that the archive can be made before the user is removed from other services.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, archived]
     default: present
   update_password:
     description:
@@ -98,6 +114,21 @@ options:
       - Host part of every account, V(%) for any address.
     type: str
     default: "%"
+  max_connections:
+    description:
+      - C(MAX_USER_CONNECTIONS) of every listed account; V(0) means no limit. Omitted, the limit is left as
+        it is.
+      - An existing account whose limit differs is changed.
+    type: int
+  archive_suffix:
+    description:
+      - With O(state=absent) or O(state=archived), copy each user's schema into
+        C(archive_<name>_<archive_suffix>) first (base tables with their rows; triggers are not copied), with
+        the login account and every name quoted. Letters, digits and C(_), at most 24. Required with
+        O(state=archived).
+      - Refused, before anything changes, when the archive schema exists already or the user's schema holds
+        views, sequences, routines or events.
+    type: str
   usage:
     description:
       - Also return, per user, the size in bytes and the number of tables of their schema, as found before
@@ -136,6 +167,10 @@ notes:
   - O(update_password=always) opens one extra connection per existing account to test its password.
   - A copy of MLflow 3.17's schema (65 tables and a trigger) took 0.2 s on MariaDB with half a CPU on an
     idle machine, 0.3 to 0.6 s on a busy one; MLflow's migrations of an empty schema took 2 to 12 s.
+  - The owner's privileges were measured by running MLflow 3.17.2's migrations (empty schema to head) and a
+    tracking server as the user; C(CREATE TEMPORARY TABLES) and C(LOCK TABLES) are not needed.
+  - Schema-level grants of an administrator overlap on their own schema; the servers apply the most specific
+    pattern, the own schema's, so the owner's privileges hold there.
 seealso:
   - module: community.mysql.mysql_user
 """
@@ -154,6 +189,7 @@ EXAMPLES = r"""
       - name: carol
         role: administrator
         password: "{{ vault_passwords.carol }}"
+    max_connections: 40
 
 - name: List the users with the size of their schema
   onprem.mlops.database_tenant:
@@ -188,6 +224,14 @@ EXAMPLES = r"""
         role: developer
         password: "{{ vault_passwords.alice }}"
     schema_template: mlflow_template
+
+- name: Remove a student after archiving their schema into archive_bob_20261203
+  onprem.mlops.database_tenant:
+    login_password: "{{ database_root_password }}"
+    users:
+      - name: bob
+    state: absent
+    archive_suffix: "20261203"
 
 - name: Remove a student and everything in their schema
   onprem.mlops.database_tenant:
@@ -235,7 +279,9 @@ users:
       returned: when O(state=present)
       sample: false
     schema_copied:
-      description: Whether the schema was (or would be) filled as a copy of O(schema_template).
+      description:
+        - Whether the schema was (or would be) filled as a copy of O(schema_template), or its template
+          triggers were (or would be) made again with the owner as their definer.
       type: bool
       returned: when O(schema_template) is given and O(state=present)
       sample: true
@@ -244,6 +290,11 @@ users:
       type: str
       returned: when O(schema_template) is given and O(state=present)
       sample: dc11669786a5
+    archive:
+      description: The archive schema the user's schema was (or would be) copied into; null without a schema.
+      type: str
+      returned: when O(archive_suffix) is given and O(state=absent) or O(state=archived)
+      sample: archive_alice_20261203180000
     usage:
       description: Size and table count of the schema before the run; zeros when there is no schema.
       type: dict
@@ -290,14 +341,16 @@ schemas_to_migrate:
 diff:
   description:
     - Each user before and after, under C(users.<name>) with C(account), C(grants), C(schema),
-      C(charset), C(role) and, with O(schema_template), the schema's Alembic C(revision), for what
-      exists. Never a password. With O(schema_revision), the template under C(template).
+      C(max_connections), C(charset), C(role) and, with O(schema_template), the schema's Alembic
+      C(revision), for what exists; with O(archive_suffix), the C(archive) it is copied into.
+      Never a password. With O(schema_revision), the template under C(template).
   returned: success
   type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.onprem.mlops.plugins.module_utils._database_tenant import ROLES, ensure_tenants
+from ansible_collections.onprem.mlops.plugins.module_utils._database_tenant import ensure_tenants
+from ansible_collections.onprem.mlops.plugins.module_utils._tenant import users_argument_spec
 from ansible_collections.onprem.mlops.plugins.module_utils.database import (
     connect,
     database_argument_spec,
@@ -308,27 +361,14 @@ from ansible_collections.onprem.mlops.plugins.module_utils.database import (
 def main() -> None:
     module = AnsibleModule(
         argument_spec=database_argument_spec(
-            users={
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "role": {"type": "str", "choices": list(ROLES)},
-                    "password": {"type": "str", "no_log": True},
-                },
-            },
-            state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-            update_password={
-                "type": "str",
-                "choices": ["always", "on_create"],
-                "default": "on_create",
-                "no_log": False,
-            },
+            **users_argument_spec(),
+            state={"type": "str", "choices": ["present", "absent", "archived"], "default": "present"},
             schema_prefix={"type": "str", "default": "mlflow_"},
             registry_schema={"type": "str", "default": "stack_management"},
             account_host={"type": "str", "default": "%"},
             usage={"type": "bool", "default": False},
+            max_connections={"type": "int"},
+            archive_suffix={"type": "str"},
             schema_template={"type": "str"},
             schema_revision={"type": "str"},
         ),

@@ -9,6 +9,8 @@ version_added: 0.1.0
 description:
   - For each listed person C(NAME), creates or removes the MinIO user C(NAME) with its secret key, its
     membership of the group of its role, and the bucket C(NAME) with a hard quota and an expiry rule.
+    The user name is thus also the access key and the bucket's name; O(users[].password) is the secret
+    key, 8 to 40 characters as MinIO requires.
   - The groups exist already, with the policies that give each role its rights (the C(onprem.mlops.minio)
     role creates them); this module only puts people into them. A person changing role is moved from one
     group to the other.
@@ -22,10 +24,8 @@ author:
   - onprem.mlops contributors
 extends_documentation_fragment:
   - onprem.mlops.minio
+  - onprem.mlops.tenant
 attributes:
-  check_mode:
-    support: full
-    description: Reads everything and reports what would change without writing anything.
   diff_mode:
     support: full
     description:
@@ -38,31 +38,6 @@ attributes:
         user that another tool disabled, whose secret cannot be checked and is therefore rewritten (which
         enables it).
 options:
-  users:
-    description:
-      - The people to provision or remove.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description:
-          - User name, which is also the user's access key and the name of their bucket.
-          - 3 to 20 characters (MinIO's limit for an access key), lower-case letters and digits, starting
-            with a letter. Any invalid name fails the task before anything changes.
-        type: str
-        required: true
-      role:
-        description:
-          - V(developer) or V(administrator), which chooses the group. Required with O(state=present),
-            ignored with O(state=absent).
-        type: str
-        choices: [developer, administrator]
-      password:
-        description:
-          - The user's secret key, 8 to 40 characters. Required with O(state=present) for a user that does
-            not exist yet; ignored with O(state=absent). Never returned.
-        type: str
   developer_group:
     description:
       - Group of the V(developer) role. It must exist when a listed person has that role.
@@ -86,15 +61,6 @@ options:
         lifecycle rule C(onprem-mlops-expiry) (as M(onprem.mlops.minio_bucket) does). Other rules are kept.
       - V(0) removes that rule. Omitted, the rules are left as they are.
     type: int
-  update_password:
-    description:
-      - V(on_create) sets O(users[].password) only when the user is created.
-      - V(always) makes each user's secret equal to O(users[].password). MinIO cannot return a secret, so
-        the module signs a request as the user and rewrites the secret only if MinIO refuses the signature;
-        a person is reported as changed only then.
-    type: str
-    choices: [always, on_create]
-    default: on_create
   archive_bucket:
     description:
       - With O(state=absent), first copy every current object of each person's bucket, server-side, to
@@ -119,6 +85,8 @@ options:
     choices: [present, absent]
     default: present
 notes:
+  - With O(update_password=always), MinIO cannot return a secret, so the module signs a request as the
+    user and rewrites the secret only if MinIO refuses the signature.
   - Groups other than O(developer_group) and O(administrator_group), policies attached to a user directly,
     and the bucket's versioning and policy are left as they are.
   - A user's secret travels to the admin API encrypted under a key derived from O(secret_key). The module
@@ -232,7 +200,8 @@ diff:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.onprem.mlops.plugins.module_utils._minio_tenant import ROLES, ensure_tenants
+from ansible_collections.onprem.mlops.plugins.module_utils._minio_tenant import ensure_tenants
+from ansible_collections.onprem.mlops.plugins.module_utils._tenant import users_argument_spec
 from ansible_collections.onprem.mlops.plugins.module_utils.minio import (
     connect,
     minio_argument_spec,
@@ -243,26 +212,11 @@ from ansible_collections.onprem.mlops.plugins.module_utils.minio import (
 def main() -> None:
     module = AnsibleModule(
         argument_spec=minio_argument_spec(
-            users={
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "role": {"type": "str", "choices": list(ROLES)},
-                    "password": {"type": "str", "no_log": True},
-                },
-            },
+            **users_argument_spec(),
             developer_group={"type": "str", "default": "developers"},
             administrator_group={"type": "str", "default": "administrators"},
             quota={"type": "raw"},
             object_lifetime_days={"type": "int"},
-            update_password={
-                "type": "str",
-                "choices": ["always", "on_create"],
-                "default": "on_create",
-                "no_log": False,
-            },
             archive_bucket={"type": "str"},
             archive_prefix_suffix={"type": "str"},
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},

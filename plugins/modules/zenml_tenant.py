@@ -24,6 +24,7 @@ author:
   - onprem.mlops contributors
 extends_documentation_fragment:
   - onprem.mlops.zenml
+  - onprem.mlops.tenant
 attributes:
   check_mode:
     support: full
@@ -45,17 +46,15 @@ attributes:
 options:
   users:
     description:
-      - The people to manage. With O(state=absent) only O(users[].name) and, optionally,
-        O(users[].password) are used.
-    type: list
-    elements: dict
-    required: true
+      - The people to manage. The list is checked before anything is read or written, so an invalid name,
+        a name listed twice or the admin account fails the task and changes nothing. With O(state=absent)
+        only O(users[].name) and, optionally, O(users[].password) are used.
     suboptions:
       name:
         description:
           - ZenML user name; also the prefix of the person's resource names.
-          - A lowercase letter followed by 2 to 31 lowercase letters or digits. All entries are checked
-            before anything changes.
+          - The tenant modules' username rule, 3 to 20 characters, lower-case letters a-z and digits,
+            starting with a letter, not a reserved name (as the C(onprem.mlops.username_errors) filter).
         type: str
         required: true
       role:
@@ -111,16 +110,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  update_password:
-    description:
-      - V(on_create) sets the password only when the account is created. A run that cannot log in with
-        O(users[].password) then fails, because the module needs the person's login.
-      - V(always) resets the password when the login with O(users[].password) is refused. ZenML lets
-        nobody set another account's password; the module deactivates the account and activates it with
-        the new password, which also ends the person's sessions.
-    type: str
-    choices: [always, on_create]
-    default: on_create
   s3_endpoint_url:
     description:
       - S3 endpoint the artifact store uses (its C(client_kwargs.endpoint_url)), as pipeline steps see it.
@@ -138,6 +127,10 @@ options:
     type: str
     default: zenml
 notes:
+  - With O(update_password=on_create), a run that cannot log in with O(users[].password) fails, because
+    the module needs the person's login. With O(update_password=always), ZenML lets nobody set another
+    account's password, so the module deactivates the account and activates it with the new password,
+    which also ends the person's sessions.
   - The module handles four people at a time over one HTTP session. Passwords are checked by logging in,
     which costs the server a bcrypt hash (about 0.4 s of CPU). Creating a person costs the server about
     1.1 s of CPU in all, a run that changes nothing about 0.45 s, a removal about 0.6 s; with the server
@@ -270,14 +263,15 @@ failed_users:
 diff:
   description:
     - Each person before and after, under C(users.NAME), with C(role), C(active), C(secrets) (key names
-      only), C(components) (type, flavor, configuration) and C(stack). A person without an account is left
-      out. Never a secret value or password.
+      only), C(components) (type, flavor, configuration) and C(stack). A person without an account
+      shows as an empty dictionary. Never a secret value or password.
   returned: success
   type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.onprem.mlops.plugins.module_utils._zenml_tenant import manage_all, validate
+from ansible_collections.onprem.mlops.plugins.module_utils._tenant import PartialFailure, users_argument_spec
+from ansible_collections.onprem.mlops.plugins.module_utils._zenml_tenant import ensure_tenants, validate
 from ansible_collections.onprem.mlops.plugins.module_utils.zenml import (
     ZenmlClient,
     connect,
@@ -286,9 +280,6 @@ from ansible_collections.onprem.mlops.plugins.module_utils.zenml import (
 )
 
 USER_OPTIONS = {
-    "name": {"type": "str", "required": True},
-    "role": {"type": "str", "choices": ["developer", "administrator"], "default": "developer"},
-    "password": {"type": "str", "no_log": True},
     "s3_access_key": {"type": "str", "no_log": False},
     "s3_secret_key": {"type": "str", "no_log": True},
     "s3_bucket": {"type": "str"},
@@ -297,55 +288,48 @@ USER_OPTIONS = {
 }
 
 
-def report(module: AnsibleModule, client: ZenmlClient, tenants: list) -> dict:
+def report(module: AnsibleModule, client: ZenmlClient) -> dict:
     """Manage everyone, then fail with the first failure, if any, after the people that went through."""
-    outcomes, failures = manage_all(client, tenants, module.params, module.check_mode)
-    results = [outcome["result"] for outcome in outcomes]
-    diff: dict = {"before": {"users": {}}, "after": {"users": {}}}
-    for outcome in outcomes:
-        for side in ("before", "after"):
-            if outcome[side]:
-                diff[side]["users"][outcome["result"]["name"]] = outcome[side]
-        for warning in outcome["result"].pop("warnings", []):
+    try:
+        result = ensure_tenants(client, module.params, module.check_mode)
+    except PartialFailure as partial:
+        result, failures = partial.result, partial.failures
+    else:
+        failures = []
+    for user in result["users"]:
+        for warning in user.pop("warnings", []):
             module.warn(warning)
-    changed = any(result["changed"] for result in results)
     if failures:
         name, error = failures[0]
         others = f" ({len(failures) - 1} other people failed too)" if len(failures) > 1 else ""
-        failed = [failed_name for failed_name, _ in failures]
         with zenml_errors(
             module,
             f"managing the ZenML resources of {name}{others}",
             client.server_version,
-            changed=changed,
-            users=results,
-            failed_users=failed,
+            changed=result["changed"],
+            users=result["users"],
+            failed_users=[failed_name for failed_name, _ in failures],
         ):
             raise error
-    return {"changed": changed, "users": results, "diff": diff}
+    return dict(result)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=zenml_argument_spec(
-            users={"type": "list", "elements": "dict", "required": True, "options": USER_OPTIONS},
+            **users_argument_spec(role_default="developer", **USER_OPTIONS),
             state={"type": "str", "choices": ["present", "absent"], "default": "present"},
-            update_password={
-                "type": "str",
-                "choices": ["always", "on_create"],
-                "default": "on_create",
-                "no_log": False,
-            },
             s3_endpoint_url={"type": "str", "default": "http://minio:9000"},
             mlflow_tracking_uri={"type": "str", "default": "http://127.0.0.1:5000"},
             artifact_path_prefix={"type": "str", "default": "zenml"},
         ),
         supports_check_mode=True,
     )
+    # Checked before the login too, so a bad list fails without a server.
     with zenml_errors(module, "checking the users"):
-        tenants = validate(module.params)
+        validate(module.params)
     client = connect(module)
-    module.exit_json(**report(module, client, tenants))
+    module.exit_json(**report(module, client))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ TEMPLATE = "mlflow_template"
 # Revisions below MLflow's head at which the outdated schemas are built: migrations that alter tables
 # holding the run's rows run on the way up.
 STEPS_BACK = 8
+DEFINER = re.compile(r"DEFINER=`[^`]*`@`[^`]*` ")
 MIGRATION_LOGS = re.compile(r"Creating initial MLflow database tables|Updating database tables|Running upgrade")
 # Built by MLflow's own Alembic migrations, stopped at a revision: what an older MLflow left.
 OLD_SCHEMA = """
@@ -141,7 +142,9 @@ def definitions(stack: DeployedStack, schema: str, index_order: bool = True) -> 
     for (trigger,) in stack.root_query(
         "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s", (schema,)
     ):
-        found[f"trigger {trigger}"] = stack.root_query(f"SHOW CREATE TRIGGER `{schema}`.`{trigger}`")[0][1:5]
+        mode, create, client, collation = stack.root_query(f"SHOW CREATE TRIGGER `{schema}`.`{trigger}`")[0][1:5]
+        # A copy's trigger is defined by the schema's owner (it runs with its definer's rights), the template's by root.
+        found[f"trigger {trigger}"] = (mode, DEFINER.sub("", create), client, collation)
     found["alembic_version rows"] = stack.root_query(f"SELECT * FROM `{schema}`.alembic_version")
     found["workspaces rows"] = stack.root_query(f"SELECT * FROM `{schema}`.workspaces")
     return found
@@ -197,6 +200,8 @@ def test_a_provisioned_schema_is_ready_for_mlflow(stack, image, provision, capsy
     _, seconds = provision(FRESH)
     schema = f"mlflow_{FRESH}"
     assert definitions(stack, schema) == definitions(stack, TEMPLATE)
+    definers = stack.root_query("SELECT DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = %s", (schema,))
+    assert definers and all(definer == f"{FRESH}@%" for (definer,) in definers)
 
     reference = f"msmigrated{RUN}"
     try:

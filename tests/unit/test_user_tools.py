@@ -346,14 +346,14 @@ def test_remote_missing_variables():
 def _pins(path: Path) -> dict[str, str]:
     pins = {}
     for line in path.read_text().splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[a-z,]+\])?==(\S+)$", line.strip())
+        match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[a-z0-9,]+\])?==(\S+)$", line.strip())
         if match:
             pins[match.group(1).lower()] = match.group(2)
     return pins
 
 
 def test_versions_match_the_job_image():
-    job = _pins(REPO / "images" / "ci-job" / "requirements.txt")
+    job = _pins(REPO / "images" / "ci-job" / "constraints.txt")
     laptop = _pins(REPO / "extras" / "tools" / "requirements.txt")
     assert job["mlflow"] == mlflow_ui.PINNED_MLFLOW
     assert job["zenml"] == stacks.PINNED_ZENML

@@ -242,6 +242,11 @@ def schema_revision(settings: Settings, target: Target) -> str | None:
             return None
         cursor.execute("SELECT version_num FROM alembic_version")
         row = cursor.fetchone()
+        if row and not target.own and cursor.execute("SHOW TABLES LIKE 'experiments'"):
+            # Administrators read others' schemas with SELECT only; MLflow would create its default experiment.
+            cursor.execute("SELECT COUNT(*) FROM experiments")
+            if not cursor.fetchone()[0]:
+                raise ToolError(f"{target.user} has no MLflow experiment yet: there is nothing to show")
     return row[0] if row else None
 
 

@@ -51,6 +51,7 @@ class Account:
     global_grant_option: bool = False
     schemas: dict = field(default_factory=dict)
     extra_lines: list = field(default_factory=list)
+    max_connections: int = 0
 
 
 def unquote(identifier: str) -> str:
@@ -118,12 +119,20 @@ class FakeServer:
 
     # State helpers for tests
 
-    def add_account(self, user: str, password: str, *, admin: bool = False, schema_pattern: str | None = None) -> None:
+    def add_account(
+        self,
+        user: str,
+        password: str,
+        *,
+        admin: bool = False,
+        schema_pattern: str | None = None,
+        privileges: set | None = None,
+    ) -> None:
         account = Account(password, "caching_sha2_password" if self.dialect == "mysql" else "mysql_native_password")
         if admin:
             account.global_privileges = self._all_global()
         if schema_pattern:
-            account.schemas[schema_pattern] = ({"ALL PRIVILEGES"}, False)
+            account.schemas[schema_pattern] = (set(privileges or {"ALL PRIVILEGES"}), False)
         self.accounts[(user, "%")] = account
 
     def grants_of(self, user: str) -> list[str]:
@@ -140,7 +149,11 @@ class FakeServer:
             (r"SELECT VERSION\(\)", lambda m, a, f: [(VERSIONS[self.dialect],)]),
             (r"SHOW SESSION STATUS LIKE 'Ssl_cipher'", lambda m, a, f: [("Ssl_cipher", self.ssl_cipher)]),
             (r"SHOW GRANTS", lambda m, a, f: [(line,) for line in self.login_lines]),
-            (r"SELECT User FROM mysql\.user WHERE Host = %s AND User IN \((?:%s, )*%s\)", self._select_accounts),
+            (
+                r"SELECT User, max_user_connections FROM mysql\.user WHERE Host = %s AND User IN \((?:%s, )*%s\)",
+                self._select_accounts,
+            ),
+            (r"ALTER USER %s@%s WITH MAX_USER_CONNECTIONS (\d+)", self._limit_connections),
             (
                 r"SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema\.SCHEMATA "
                 r"WHERE SCHEMA_NAME IN \((?:%s, )*%s\)",
@@ -159,8 +172,9 @@ class FakeServer:
             (r"DROP USER %s@%s", self._drop_user),
             (r"(CREATE|ALTER) DATABASE " + IDENTIFIER + r" CHARACTER SET (\w+)", self._write_schema),
             (r"DROP DATABASE " + IDENTIFIER, self._drop_schema),
-            (r"GRANT ALL PRIVILEGES ON " + LEVEL + r" TO %s@%s", self._grant),
+            (r"GRANT ([A-Z ,]+) ON " + LEVEL + r" TO %s@%s", self._grant),
             (r"REVOKE (ALL PRIVILEGES|GRANT OPTION) ON " + LEVEL + r" FROM %s@%s", self._revoke),
+            (r"REVOKE ([A-Z ,]+) ON " + LEVEL + r" FROM %s@%s", self._revoke_some),
             (r"INSERT INTO " + registry + r" \(username, role\) VALUES \(%s, %s\)", self._insert_row),
             (r"UPDATE " + registry + r" SET role = %s WHERE username = %s", self._update_row),
             (r"DELETE FROM " + registry + r" WHERE username = %s", self._delete_row),
@@ -169,7 +183,11 @@ class FakeServer:
     def _select_accounts(self, match: re.Match, args: tuple, formatted: str) -> list[tuple]:
         self.queries.append(formatted)
         host, names = args[0], args[1:]
-        return [(name,) for name in names if (name, host) in self.accounts]
+        return [(name, self.accounts[(name, host)].max_connections) for name in names if (name, host) in self.accounts]
+
+    def _limit_connections(self, match: re.Match, args: tuple, formatted: str) -> None:
+        self.writes.append(formatted)
+        self.accounts[tuple(args)].max_connections = int(match.group(1))
 
     def _select_schemas(self, match: re.Match, args: tuple, formatted: str) -> list[tuple]:
         self.queries.append(formatted)
@@ -234,12 +252,20 @@ class FakeServer:
     def _grant(self, match: re.Match, args: tuple, formatted: str) -> None:
         self.writes.append(formatted)
         account = self.accounts[tuple(args)]
-        if match.group(1) == "*.*":
-            account.global_privileges = self._all_global()
+        privileges = set(match.group(1).split(", "))
+        if match.group(2) == "*.*":
+            account.global_privileges = self._all_global() if privileges == {"ALL PRIVILEGES"} else privileges
         else:
-            pattern = unquote(match.group(2))
-            grant_option = account.schemas.get(pattern, (set(), False))[1]
-            account.schemas[pattern] = ({"ALL PRIVILEGES"}, grant_option)
+            pattern = unquote(match.group(3))
+            held, grant_option = account.schemas.get(pattern, (set(), False))
+            account.schemas[pattern] = (held | privileges, grant_option)
+
+    def _revoke_some(self, match: re.Match, args: tuple, formatted: str) -> None:
+        self.writes.append(formatted)
+        account = self.accounts[tuple(args)]
+        pattern = unquote(match.group(3))
+        held, grant_option = account.schemas[pattern]
+        account.schemas[pattern] = (held - set(match.group(1).split(", ")), grant_option)
 
     def _revoke(self, match: re.Match, args: tuple, formatted: str) -> None:
         self.writes.append(formatted)

@@ -194,67 +194,87 @@ def sql(statements: list) -> list[str]:
     return [statement.sql for statement in statements]
 
 
+OWNER = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES"})
+OWNER_LIST = "ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE"
+READABLE = "mlflow\\_%"
+DEVELOPER = {OWN: OWNER}
+ADMINISTRATOR = {OWN: OWNER, READABLE: frozenset({"SELECT"})}
+
+
 @pytest.mark.parametrize(
-    ("reference", "admin_global"),
-    [
-        pytest.param(MARIADB_REFERENCE, frozenset({ALL}), id="mariadb"),
-        pytest.param(MYSQL_REFERENCE, MYSQL_ALL, id="mysql"),
-    ],
-)
-@pytest.mark.parametrize(
-    ("current", "administrator", "expected"),
+    ("current", "wanted", "expected"),
     [
         pytest.param(
-            AccountGrants(),
-            False,
-            ["GRANT ALL PRIVILEGES ON `mlflow\\_alice`.* TO %s@%s"],
-            id="new-developer",
+            AccountGrants(), DEVELOPER, [f"GRANT {OWNER_LIST} ON `mlflow\\_alice`.* TO %s@%s"], id="new-developer"
         ),
         pytest.param(
             AccountGrants(),
-            True,
-            ["GRANT ALL PRIVILEGES ON *.* TO %s@%s", "GRANT ALL PRIVILEGES ON `mlflow\\_alice`.* TO %s@%s"],
+            ADMINISTRATOR,
+            [
+                "GRANT SELECT ON `mlflow\\_%%`.* TO %s@%s",
+                f"GRANT {OWNER_LIST} ON `mlflow\\_alice`.* TO %s@%s",
+            ],
             id="new-administrator",
         ),
+        pytest.param(AccountGrants(schemas={OWN: Grant(OWNER)}), DEVELOPER, [], id="developer-in-place"),
         pytest.param(
-            AccountGrants(schemas={OWN: Grant(frozenset({ALL}))}),
-            False,
-            [],
-            id="developer-in-place",
-        ),
-        pytest.param(
-            "ADMIN",
-            True,
+            AccountGrants(schemas={OWN: Grant(OWNER), READABLE: Grant(frozenset({"SELECT"}))}),
+            ADMINISTRATOR,
             [],
             id="administrator-in-place",
         ),
         pytest.param(
-            "ADMIN",
-            False,
-            ["REVOKE ALL PRIVILEGES ON *.* FROM %s@%s"],
+            AccountGrants(schemas={OWN: Grant(frozenset({ALL}))}),
+            DEVELOPER,
+            [
+                "REVOKE ALL PRIVILEGES ON `mlflow\\_alice`.* FROM %s@%s",
+                f"GRANT {OWNER_LIST} ON `mlflow\\_alice`.* TO %s@%s",
+            ],
+            id="developer-of-an-earlier-version",
+        ),
+        pytest.param(
+            AccountGrants(global_=Grant(frozenset({ALL})), schemas={OWN: Grant(frozenset({ALL}))}),
+            ADMINISTRATOR,
+            [
+                "REVOKE ALL PRIVILEGES ON *.* FROM %s@%s",
+                "GRANT SELECT ON `mlflow\\_%%`.* TO %s@%s",
+                "REVOKE ALL PRIVILEGES ON `mlflow\\_alice`.* FROM %s@%s",
+                f"GRANT {OWNER_LIST} ON `mlflow\\_alice`.* TO %s@%s",
+            ],
+            id="administrator-of-an-earlier-version",
+        ),
+        pytest.param(
+            AccountGrants(schemas={OWN: Grant(OWNER), READABLE: Grant(frozenset({"SELECT"}))}),
+            DEVELOPER,
+            ["REVOKE ALL PRIVILEGES ON `mlflow\\_%%`.* FROM %s@%s"],
             id="administrator-to-developer",
         ),
         pytest.param(
-            AccountGrants(schemas={OWN: Grant(frozenset({ALL}))}),
-            True,
-            ["GRANT ALL PRIVILEGES ON *.* TO %s@%s"],
-            id="developer-to-administrator",
+            AccountGrants(schemas={OWN: Grant(OWNER | {"CREATE VIEW", "TRIGGER"})}),
+            DEVELOPER,
+            ["REVOKE CREATE VIEW, TRIGGER ON `mlflow\\_alice`.* FROM %s@%s"],
+            id="extra-privileges-revoked",
+        ),
+        pytest.param(
+            AccountGrants(schemas={OWN: Grant(frozenset({"SELECT"}))}),
+            DEVELOPER,
+            ["GRANT ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, UPDATE ON `mlflow\\_alice`.* TO %s@%s"],
+            id="missing-privileges-granted",
         ),
         pytest.param(
             AccountGrants(
                 global_=Grant(frozenset({"CREATE"}), grant_option=True),
                 schemas={
-                    OWN: Grant(frozenset({"SELECT"}), grant_option=True),
+                    OWN: Grant(OWNER, grant_option=True),
                     "zenml": Grant(frozenset({"SELECT"})),
                     "stack\\_management": Grant(grant_option=True),
                     "mlflow_alice": Grant(frozenset({ALL})),
                 },
             ),
-            False,
+            DEVELOPER,
             [
                 "REVOKE ALL PRIVILEGES ON *.* FROM %s@%s",
                 "REVOKE GRANT OPTION ON *.* FROM %s@%s",
-                "GRANT ALL PRIVILEGES ON `mlflow\\_alice`.* TO %s@%s",
                 "REVOKE GRANT OPTION ON `mlflow\\_alice`.* FROM %s@%s",
                 "REVOKE ALL PRIVILEGES ON `mlflow_alice`.* FROM %s@%s",
                 "REVOKE GRANT OPTION ON `stack\\_management`.* FROM %s@%s",
@@ -263,32 +283,24 @@ def sql(statements: list) -> list[str]:
             id="developer-with-drift",
         ),
         pytest.param(
-            AccountGrants(schemas={OWN: Grant(frozenset({ALL}))}, unmanaged=["GRANT SELECT ON `zenml`.`t`"]),
-            False,
+            AccountGrants(schemas={OWN: Grant(OWNER)}, unmanaged=["GRANT SELECT ON `zenml`.`t`"]),
+            DEVELOPER,
             [],
             id="unmanaged-left-alone",
         ),
     ],
 )
-def test_plan_grants(
-    reference: frozenset[str],
-    admin_global: frozenset[str],
-    current: AccountGrants | str,
-    administrator: bool,
-    expected: list[str],
-) -> None:
-    if current == "ADMIN":
-        current = AccountGrants(global_=Grant(admin_global), schemas={OWN: Grant(frozenset({ALL}))})
-    statements, after = plan_grants(ACCOUNT, current, OWN, administrator, reference)
+def test_plan_grants(current: AccountGrants, wanted: dict, expected: list[str]) -> None:
+    statements, after = plan_grants(ACCOUNT, current, wanted)
     assert sql(statements) == expected
-    assert after.schemas == {OWN: Grant(frozenset({ALL}))}
-    assert after.global_ == (Grant(frozenset({ALL})) if administrator else Grant())
+    assert after.schemas == {pattern: Grant(privileges) for pattern, privileges in wanted.items()}
+    assert after.global_ == Grant()
     assert after.unmanaged == current.unmanaged
 
 
 def test_grant_on_a_pattern_with_percent_survives_pymysql_formatting() -> None:
-    current = AccountGrants(schemas={"test%": Grant(frozenset({"SELECT"}))})
-    statements, _after = plan_grants(ACCOUNT, current, OWN, False, MARIADB_REFERENCE)
+    current = AccountGrants(schemas={OWN: Grant(OWNER), "test%": Grant(frozenset({"SELECT"}))})
+    statements, _after = plan_grants(ACCOUNT, current, DEVELOPER)
     revoke = statements[-1]
     assert revoke.sql == "REVOKE ALL PRIVILEGES ON `test%%`.* FROM %s@%s"
     assert revoke.sql % ("'alice'", "'%'") == "REVOKE ALL PRIVILEGES ON `test%`.* FROM 'alice'@'%'"

@@ -54,6 +54,19 @@ def view_sql(schema: str) -> str:
     )
 
 
+DEFINER = re.compile(r"^CREATE DEFINER ?= ?(`[^`]*`|'[^']*')@(`[^`]*`|'[^']*') ")
+
+
+def _no_definer(create: str) -> str:
+    return DEFINER.sub("CREATE ", create)
+
+
+def definer_of(create: str) -> str:
+    match = DEFINER.match(create)
+    assert match, create
+    return f"{match[1][1:-1]}@{match[2][1:-1]}"
+
+
 class MlflowServer(FakeServer):
     """The fake server with schema contents, MLflow's statements and per-connection state."""
 
@@ -69,11 +82,12 @@ class MlflowServer(FakeServer):
 
     # State helpers for tests
 
-    def migrated(self, schema: str, revision: str = HEAD, views: bool = True) -> None:
-        """``schema`` as MLflow's migrations leave it."""
+    def migrated(self, schema: str, revision: str = HEAD, views: bool = True, definer: str = "`root`@`%`") -> None:
+        """``schema`` as MLflow's migrations leave it, run by ``definer``."""
         self.schemas[schema] = "utf8mb4"
         self.tables[schema] = dict(TABLES)
-        self.triggers[schema] = {"prevent_secrets_aad_mutation": (TRIGGER, SQL_MODE, "utf8mb4", "utf8mb4_general_ci")}
+        trigger = TRIGGER.replace("`root`@`%`", definer)
+        self.triggers[schema] = {"prevent_secrets_aad_mutation": (trigger, SQL_MODE, "utf8mb4", "utf8mb4_general_ci")}
         self.views[schema] = {"run_names": view_sql(schema)} if views else {}
         self.rows[(schema, "alembic_version")] = [(revision,)]
         self.rows[(schema, "workspaces")] = [("default",)]
@@ -90,7 +104,9 @@ class MlflowServer(FakeServer):
         """What a comparison of two schemas looks at: definitions (own schema name masked) and rows."""
         return {
             "tables": self.tables.get(schema, {}),
-            "triggers": self.triggers.get(schema, {}),
+            "triggers": {
+                name: (_no_definer(create), *rest) for name, (create, *rest) in self.triggers.get(schema, {}).items()
+            },
             "views": {name: sql.replace(f"`{schema}`.", "`S`.") for name, sql in self.views.get(schema, {}).items()},
             "rows": {table: rows for (owner, table), rows in self.rows.items() if owner == schema and rows},
         }
@@ -133,7 +149,14 @@ class MlflowServer(FakeServer):
             (r"SET SESSION character_set_client = %s, collation_connection = %s", self._session_set),
             (r"DROP (?:TABLE|VIEW) (.*)", self._drop_tables),
             (r"CREATE TABLE " + IDENTIFIER + r" \(.*", self._create_table),
-            (r"CREATE DEFINER=\S+ TRIGGER (\w+)\n.*", self._create_trigger),
+            (r"CREATE DEFINER ?= ?\S+ TRIGGER (\w+)\n.*", self._create_trigger),
+            (r"DROP TRIGGER IF EXISTS " + IDENTIFIER, self._drop_trigger),
+            (
+                r"SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE, DEFINER FROM information_schema\.TRIGGERS "
+                r"WHERE TRIGGER_SCHEMA IN " + names,
+                self._trigger_list,
+            ),
+            (r"GRANT TRIGGER ON " + schema_table + r" TO %s@%s", self._grant_trigger),
             (r"CREATE ALGORITHM=\S+ DEFINER=\S+ SQL SECURITY DEFINER VIEW " + IDENTIFIER + " .*", self._create_view),
             (r"INSERT INTO " + schema_table + r" SELECT \* FROM " + schema_table, self._insert_select),
         ]
@@ -225,6 +248,24 @@ class MlflowServer(FakeServer):
         assert SQL_MODE in mode, "a trigger is created under its own sql_mode"
         self.triggers.setdefault(self.current, {})[match[1]] = (formatted, SQL_MODE, "utf8mb4", "utf8mb4_general_ci")
 
+    def _drop_trigger(self, match: re.Match, args: tuple, formatted: str) -> None:
+        self._write(formatted)
+        self.triggers.get(self.current, {}).pop(unquote(match[1]), None)
+
+    def _trigger_list(self, match: re.Match, args: tuple, formatted: str) -> list[tuple]:
+        return [
+            (schema, name, re.search(r"ON (\w+)", create)[1], definer_of(create))
+            for schema in args
+            for name, (create, *_rest) in self.triggers.get(schema, {}).items()
+        ]
+
+    def _grant_trigger(self, match: re.Match, args: tuple, formatted: str) -> None:
+        self._write(formatted)
+        table = unquote(match[2])
+        assert table in self.tables.get(unquote(match[1]), {}), "GRANT on a table that does not exist"
+        line = f"GRANT TRIGGER ON `{unquote(match[1])}`.`{table}` TO {{grantee}}"
+        self.accounts[tuple(args)].extra_lines.append(line)
+
     def _create_view(self, match: re.Match, args: tuple, formatted: str) -> None:
         self._write(formatted)
         self.views.setdefault(self.current, {})[unquote(match[1])] = formatted
@@ -309,11 +350,39 @@ def test_new_schemas_are_copies_of_the_template(server: MlflowServer) -> None:
 def test_a_copy_writes_its_revision_last_and_keeps_what_the_server_printed(server: MlflowServer) -> None:
     server.migrated(TEMPLATE)
     run(server, params([ALICE]))
-    copy = [line for line in server.writes if "TABLE" in line or "TRIGGER" in line or "INSERT" in line]
+    copy = [
+        line
+        for line in server.writes
+        if ("TABLE" in line or "TRIGGER" in line or "INSERT" in line) and not line.startswith("GRANT")
+    ]
     assert copy[-1] == "INSERT INTO `mlflow_alice`.`alembic_version` SELECT * FROM `mlflow_template`.`alembic_version`"
     assert any("CHECK (`name` not like '%/%')" in line for line in copy)
     assert server.views["mlflow_alice"]["run_names"] == view_sql("mlflow_alice")
     assert server.rows[("mlflow_alice", "workspaces")] == [("default",)]
+
+
+def test_copied_triggers_are_the_owners_and_fire_with_trigger_on_their_table_only(server: MlflowServer) -> None:
+    server.migrated(TEMPLATE)
+    converge(server, params([ALICE]))
+    create = server.triggers["mlflow_alice"]["prevent_secrets_aad_mutation"][0]
+    assert definer_of(create) == "alice@%"
+    assert server.grants_of("alice")[-1] == "GRANT TRIGGER ON `mlflow_alice`.`secrets` TO `alice`@`%`"
+
+
+def test_a_trigger_an_earlier_version_copied_as_root_is_made_again_as_the_owners(server: MlflowServer) -> None:
+    server.migrated(TEMPLATE)
+    server.register("alice")
+    rows = dict(server.rows)
+    runs = converge(server, params([ALICE]))
+    assert runs["apply"]["users"][0]["schema_copied"]
+    assert definer_of(server.triggers["mlflow_alice"]["prevent_secrets_aad_mutation"][0]) == "alice@%"
+    assert [line.split(" ", 2)[:2] for line in server.writes if "TRIGGER" in line] == [
+        ["DROP", "TRIGGER"],
+        ["CREATE", "DEFINER"],
+        ["GRANT", "TRIGGER"],
+    ]
+    assert server.rows == rows
+    assert set(server.tables["mlflow_alice"]) == set(TABLES)
 
 
 def test_copies_run_on_a_few_connections_of_their_own(server: MlflowServer) -> None:
@@ -339,7 +408,9 @@ def test_a_template_without_mlflow_tables_fails_before_any_write(server: MlflowS
     ("prepare", "copied"),
     [
         pytest.param(lambda server: server.schemas.update(mlflow_alice="utf8mb4"), True, id="empty-schema"),
-        pytest.param(lambda server: server.migrated("mlflow_alice", OLD), False, id="mlflow-tables"),
+        pytest.param(
+            lambda server: server.migrated("mlflow_alice", OLD, definer="`alice`@`%`"), False, id="mlflow-tables"
+        ),
         pytest.param(
             lambda server: (
                 server.tables.update(mlflow_alice={"notes": "CREATE TABLE `notes` (`x` int)"})
@@ -377,7 +448,7 @@ def test_a_copy_that_broke_off_is_made_again(server: MlflowServer) -> None:
 
 def test_tables_with_rows_and_no_revision_are_never_dropped(server: MlflowServer) -> None:
     server.migrated(TEMPLATE)
-    server.migrated("mlflow_alice")
+    server.migrated("mlflow_alice", definer="`alice`@`%`")
     server.rows.pop(("mlflow_alice", "alembic_version"))
     result = run(server, params([ALICE]))
     assert not result["users"][0]["schema_copied"]

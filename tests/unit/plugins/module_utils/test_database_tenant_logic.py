@@ -16,6 +16,7 @@ from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_datab
 from pymysql.err import OperationalError, ProgrammingError
 
 DIALECTS = pytest.mark.parametrize("dialect", ["mysql", "mariadb"])
+OWNER_LIST = "ALTER, CREATE, DELETE, DROP, INDEX, INSERT, REFERENCES, SELECT, UPDATE"
 CLASS = [
     {"name": "alice", "role": "developer", "password": "alice-pw-1"},
     {"name": "bob", "role": "developer", "password": "o'brien\\pw"},
@@ -101,7 +102,7 @@ def test_statements_of_a_new_developer(dialect: str, create: str, plugin: str) -
     assert server.writes == [
         create,
         "CREATE DATABASE `mlflow_alice` CHARACTER SET utf8mb4",
-        "GRANT ALL PRIVILEGES ON `mlflow\\_alice`.* TO 'alice'@'%'",
+        f"GRANT {OWNER_LIST} ON `mlflow\\_alice`.* TO 'alice'@'%'",
         "INSERT INTO `stack_management`.`users` (username, role) VALUES ('alice', 'developer')",
     ]
     assert server.accounts[("alice", "%")].plugin == plugin
@@ -117,28 +118,49 @@ def test_passwords_are_parameters_and_never_in_the_result(dialect: str) -> None:
         assert user["password"] not in str(result)
 
 
-@pytest.mark.parametrize(
-    ("dialect", "admin_lines"),
-    [
-        ("mysql", 2),
-        ("mariadb", 1),
-    ],
-)
-def test_administrator_holds_all_in_the_dialects_words(dialect: str, admin_lines: int) -> None:
+@DIALECTS
+def test_administrator_reads_every_schema_and_holds_nothing_global(dialect: str) -> None:
     server = FakeServer(dialect)
     run(server, params())
-    global_lines = [line for line in server.grants_of("carol") if " ON *.* " in line]
-    assert len(global_lines) == admin_lines
-    assert all("WITH GRANT OPTION" not in line for line in global_lines)
+    assert next(line for line in server.grants_of("carol") if " ON *.* " in line).startswith("GRANT USAGE ON *.*")
+    assert sorted(server.grants_of("carol")[1:]) == [
+        f"GRANT {', '.join(sorted(OWNER_LIST.split(', ')))} ON `mlflow\\_carol`.* TO `carol`@`%`",
+        "GRANT SELECT ON `mlflow\\_%`.* TO `carol`@`%`",
+    ]
     developer = server.grants_of("alice")
     assert developer[0].startswith("GRANT USAGE ON *.*")
-    assert developer[1:] == ["GRANT ALL PRIVILEGES ON `mlflow\\_alice`.* TO `alice`@`%`"]
+    assert developer[1:] == [f"GRANT {OWNER_LIST} ON `mlflow\\_alice`.* TO `alice`@`%`"]
     result = run(server, params())
     assert not result["changed"]
     assert result["diff"]["after"]["users"]["carol"]["grants"] == [
-        "ALL PRIVILEGES ON *.*",
-        "ALL PRIVILEGES ON `mlflow\\_carol`.*",
+        "SELECT ON `mlflow\\_%`.*",
+        f"{OWNER_LIST} ON `mlflow\\_carol`.*",
     ]
+
+
+@DIALECTS
+def test_an_administrator_of_an_earlier_version_loses_all_on_everything(dialect: str) -> None:
+    server = FakeServer(dialect)
+    server.add_account("carol", "carol-pw-1", admin=True, schema_pattern="mlflow\\_carol")
+    server.schemas["mlflow_carol"] = "utf8mb4"
+    server.registry()["carol"] = "administrator"
+    converge(server, params(CLASS[2:]))
+    assert server.writes[0] == "REVOKE ALL PRIVILEGES ON *.* FROM 'carol'@'%'"
+    assert server.accounts[("carol", "%")].global_privileges == set()
+
+
+@DIALECTS
+def test_connection_limit_is_set_and_corrected(dialect: str) -> None:
+    server = FakeServer(dialect)
+    converge(server, params(CLASS[:1], max_connections=30))
+    assert "ALTER USER 'alice'@'%' WITH MAX_USER_CONNECTIONS 30" in server.writes
+    server.accounts[("alice", "%")].max_connections = 0
+    runs = converge(server, params(CLASS[:1], max_connections=30))
+    assert server.writes == ["ALTER USER 'alice'@'%' WITH MAX_USER_CONNECTIONS 30"]
+    assert runs["apply"]["diff"]["before"]["users"]["alice"]["max_connections"] == 0
+    assert runs["apply"]["diff"]["after"]["users"]["alice"]["max_connections"] == 30
+    server.writes.clear()
+    assert not run(server, params(CLASS[:1]))["changed"]
 
 
 @DIALECTS
@@ -147,7 +169,7 @@ def test_diff_and_result_of_a_new_class(dialect: str) -> None:
     assert result["diff"]["before"]["users"] == {"alice": {}, "bob": {}, "carol": {}}
     assert result["diff"]["after"]["users"]["alice"] == {
         "account": "alice@%",
-        "grants": ["ALL PRIVILEGES ON `mlflow\\_alice`.*"],
+        "grants": [f"{OWNER_LIST} ON `mlflow\\_alice`.*"],
         "schema": "mlflow_alice",
         "charset": "utf8mb4",
         "role": "developer",
@@ -167,8 +189,8 @@ def test_diff_and_result_of_a_new_class(dialect: str) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("developer", "administrator", ["GRANT ALL PRIVILEGES ON *.* TO 'bob'@'%'"]),
-        ("administrator", "developer", ["REVOKE ALL PRIVILEGES ON *.* FROM 'bob'@'%'"]),
+        ("developer", "administrator", ["GRANT SELECT ON `mlflow\\_%`.* TO 'bob'@'%'"]),
+        ("administrator", "developer", ["REVOKE ALL PRIVILEGES ON `mlflow\\_%`.* FROM 'bob'@'%'"]),
     ],
 )
 def test_role_change(dialect: str, old: str, new: str, expected: list[str]) -> None:
@@ -196,7 +218,7 @@ def test_role_change(dialect: str, old: str, new: str, expected: list[str]) -> N
         ),
         pytest.param(
             lambda server: server.accounts[("alice", "%")].schemas.clear(),
-            ["GRANT ALL PRIVILEGES ON `mlflow\\_alice`.* TO 'alice'@'%'"],
+            [f"GRANT {OWNER_LIST} ON `mlflow\\_alice`.* TO 'alice'@'%'"],
             id="grant-revoked",
         ),
         pytest.param(
@@ -208,7 +230,7 @@ def test_role_change(dialect: str, old: str, new: str, expected: list[str]) -> N
             lambda server: server.accounts.pop(("alice", "%")),
             [
                 "CREATE USER 'alice'@'%' IDENTIFIED",
-                "GRANT ALL PRIVILEGES ON `mlflow\\_alice`.* TO 'alice'@'%'",
+                f"GRANT {OWNER_LIST} ON `mlflow\\_alice`.* TO 'alice'@'%'",
             ],
             id="account-dropped",
         ),
@@ -407,12 +429,12 @@ def test_a_failure_half_way_names_the_user_and_a_rerun_completes() -> None:
     converge(server, params())
     assert [write.split(" ", 2)[:2] for write in server.writes] == [
         ["CREATE", "DATABASE"],
-        ["GRANT", "ALL"],
+        ["GRANT", "ALTER,"],
         ["INSERT", "INTO"],
         ["CREATE", "USER"],
         ["CREATE", "DATABASE"],
-        ["GRANT", "ALL"],
-        ["GRANT", "ALL"],
+        ["GRANT", "SELECT"],
+        ["GRANT", "ALTER,"],
         ["INSERT", "INTO"],
     ]
 

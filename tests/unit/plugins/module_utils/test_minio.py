@@ -16,12 +16,15 @@ from ansible_collections.onprem.mlops.plugins.module_utils.minio import (
     parse_endpoint,
     parse_size,
     result,
+    seal,
 )
 from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio_fakes import (
     FakeClients,
     admin_error,
     s3_error,
 )
+from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio_tenant_fakes import open_sealed
+from minio import crypto
 from minio.error import InvalidResponseError
 
 BASE = {
@@ -294,3 +297,14 @@ def test_plan_runs_only_outside_check_mode(check_mode: bool) -> None:
 def test_result_of_an_empty_plan_and_absent_resource() -> None:
     outcome = result(Plan(), False, "thing", None, None)
     assert outcome == {"changed": False, "diff": {"before": {}, "after": {}}, "thing": {}}
+
+
+def test_sealed_payload_opens_only_with_the_admin_secret() -> None:
+    payload = json.dumps({"status": "enabled", "secretKey": "alice-secret-1"}).encode()
+    sealed = seal(payload, "root-secret-key")
+    assert open_sealed(sealed, "root-secret-key") == payload
+    assert seal(payload, "root-secret-key")[:41] != sealed[:41], "each payload needs its own salt and nonce"
+    with pytest.raises(ValueError, match="MAC check failed"):
+        open_sealed(sealed, "another-secret")
+    with pytest.raises(MinioModuleError, match="one chunk"):
+        seal(b"x" * (crypto._CHUNK_SIZE + 1), "root-secret-key")

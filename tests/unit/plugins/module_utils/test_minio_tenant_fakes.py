@@ -84,7 +84,7 @@ class TenantFakeClients(FakeClients):
     def __init__(self) -> None:
         self.fake_admin = TenantFakeAdmin(LOGIN["secret_key"])
         self.fake_s3 = TenantFakeS3(self.fake_admin)
-        MinioClients.__init__(self, self.fake_admin, self.fake_s3, self._login)
+        MinioClients.__init__(self, self.fake_admin, self.fake_s3, self._login, admin_secret=LOGIN["secret_key"])
 
     def add_user(self, name: str, secret: str, *groups: str, status: str = "enabled") -> None:
         self.fake_admin.users[name] = {"policies": [], "secret": secret, "status": status}

@@ -1,18 +1,14 @@
 """Unit tests of the minio_tenant logic (plan, moves, archive, secrets) against fake MinIO clients."""
 
-import json
-
 import pytest
 from ansible_collections.onprem.mlops.plugins.module_utils._minio_bucket import expiry_rule
-from ansible_collections.onprem.mlops.plugins.module_utils._minio_tenant import SecretWriter, ensure_tenants
+from ansible_collections.onprem.mlops.plugins.module_utils._minio_tenant import ensure_tenants
 from ansible_collections.onprem.mlops.plugins.module_utils.minio import MinioModuleError
 from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio_fakes import LOGIN, FakeObject
 from ansible_collections.onprem.mlops.tests.unit.plugins.module_utils.test_minio_tenant_fakes import (
     TenantFakeClients,
-    open_sealed,
     tenant_server,
 )
-from minio import crypto
 from minio.lifecycleconfig import LifecycleConfig
 
 MIB = 1024**2
@@ -202,18 +198,6 @@ def test_each_secret_is_sealed_for_the_admin() -> None:
     assert {name: user["secret"] for name, user in clients.fake_admin.users.items()} == {
         user["name"]: user["password"] for user in (ALICE, BOB, CAROL)
     }
-
-
-def test_sealed_payload_opens_only_with_the_admin_secret() -> None:
-    writer = SecretWriter(admin=None, admin_secret="root-secret-key")
-    payload = json.dumps({"status": "enabled", "secretKey": "alice-secret-1"}).encode()
-    sealed = writer.seal(payload)
-    assert open_sealed(sealed, "root-secret-key") == payload
-    assert writer.seal(payload)[:41] != sealed[:41], "each payload needs its own salt and nonce"
-    with pytest.raises(ValueError, match="MAC check failed"):
-        open_sealed(sealed, "another-secret")
-    with pytest.raises(MinioModuleError, match="one chunk"):
-        writer.seal(b"x" * (crypto._CHUNK_SIZE + 1))
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,7 @@ def test_unreachable_server(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
 
 def test_write_failure_names_the_user(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     server = FakeServer()
-    server.fail_on[r"^GRANT ALL PRIVILEGES ON \*\.\*"] = OperationalError(1227, "Access denied; you need SUPER")
+    server.fail_on[r"^GRANT SELECT ON `mlflow\\_%`"] = OperationalError(1227, "Access denied; you need SUPER")
     result = run_module(database_tenant, {"users": [ALICE, CAROL]}, server, monkeypatch, capsys)
     assert result["failed"]
     assert "while changing user carol (done before it: ['alice'])" in result["msg"]

@@ -62,8 +62,8 @@ def test_absent_in_check_mode(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     [
         pytest.param({"users": [{**ALICE, "name": "Alice"}]}, "invalid user names ['Alice']", id="upper-case"),
         pytest.param({"users": [{**ALICE, "name": "al"}]}, "invalid user names", id="too-short"),
-        pytest.param({"users": [{**ALICE, "name": "a" * 21}]}, "3 to 20 characters", id="too-long"),
-        pytest.param({"users": [{**ALICE, "name": "1alice"}]}, "starting with a letter", id="digit-first"),
+        pytest.param({"users": [{**ALICE, "name": "a" * 21}]}, "a username has 3 to 20", id="too-long"),
+        pytest.param({"users": [{**ALICE, "name": "1alice"}]}, "must start with a letter", id="digit-first"),
         pytest.param({"users": [{**ALICE, "name": "al-ice"}]}, "invalid user names", id="dash"),
         pytest.param({"users": [ALICE, ALICE]}, "listed more than once", id="duplicate"),
         pytest.param({"users": [{**ALICE, "name": "root-user"}]}, "admin account", id="login-account"),

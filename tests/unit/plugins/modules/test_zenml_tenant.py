@@ -47,7 +47,7 @@ def test_present(server: FakeZenml, capsys: pytest.CaptureFixture, check_mode: b
         ("carol", "administrator", True),
     ]
     assert set(result["diff"]["after"]["users"]) == {"alice", "carol"}
-    assert result["diff"]["before"] == {"users": {}}
+    assert result["diff"]["before"] == {"users": {"alice": {}, "carol": {}}}
     assert (server.user("carol") is None) is check_mode
     assert (server.writes() == []) is check_mode
 
@@ -69,20 +69,20 @@ def test_secrets_are_not_returned(server: FakeZenml, capsys: pytest.CaptureFixtu
 def test_bad_names_are_refused_before_the_server_is_called(server: FakeZenml, capsys: pytest.CaptureFixture) -> None:
     result = run({"users": [person("alice"), person("Bob")]}, capsys)
     assert result["failed"]
-    assert "users[1] (Bob): the name must match" in result["msg"]
+    assert "invalid user names ['Bob']" in result["msg"]
     assert server.calls == []
 
 
 def test_absent(server: FakeZenml, capsys: pytest.CaptureFixture) -> None:
     run({"users": [person("alice")]}, capsys)
-    removal = {"users": [{"name": "alice"}, {"name": "nobody"}], "state": "absent"}
+    removal = {"users": [{"name": "alice"}, {"name": "nosuchuser"}], "state": "absent"}
     checked = run({**removal, "_ansible_check_mode": True, "_ansible_diff": True}, capsys)
     assert checked["changed"] and server.user("alice") is not None
-    assert list(checked["diff"]["before"]["users"]) == ["alice"]
+    assert checked["diff"]["before"]["users"]["alice"] and checked["diff"]["before"]["users"]["nosuchuser"] == {}
     result = run(removal, capsys)
     assert [(user["name"], user["account"], user["changed"]) for user in result["users"]] == [
         ("alice", "deleted", True),
-        ("nobody", "absent", False),
+        ("nosuchuser", "absent", False),
     ]
     assert not run(removal, capsys)["changed"]
 
