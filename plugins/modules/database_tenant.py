@@ -36,10 +36,8 @@ author:
   - onprem.mlops contributors
 extends_documentation_fragment:
   - onprem.mlops.database
+  - onprem.mlops.tenant
 attributes:
-  check_mode:
-    support: full
-    description: Reads everything and reports what would change without writing.
   diff_mode:
     support: full
     description:
@@ -52,31 +50,6 @@ attributes:
         the module host cannot log in as C(name@account_host) (see O(update_password)), and with
         O(state=archived), whose second run with the same O(archive_suffix) is refused (the archive exists).
 options:
-  users:
-    description:
-      - The people to provision or remove.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      name:
-        description:
-          - User name, also the suffix of the schema name. The collection's one username rule (3 to 20
-            characters, lower-case letters and digits, starting with a letter, no reserved name), shared with
-            the other tenant modules and the filters. Any invalid name fails the task before anything changes.
-        type: str
-        required: true
-      role:
-        description:
-          - V(developer) or V(administrator). Required with O(state=present).
-          - Changing it turns the account's privileges into those of the new role.
-        type: str
-        choices: [developer, administrator]
-      password:
-        description:
-          - The account's password. Required with O(state=present) for a user whose account does not
-            exist yet. Never returned.
-        type: str
   state:
     description:
       - V(present) creates what is missing and corrects what differs.
@@ -158,6 +131,7 @@ options:
       - Give it with O(users=[]) to prepare the template before a class is provisioned.
     type: str
 notes:
+  - Changing a user's O(users[].role) turns the account's privileges into those of the new role.
   - Schema-level grants name the schema with C(_) escaped (C(mlflow\_alice)), because C(_) is a wildcard
     there and C(mlflow_alice) would also match C(mlflowXalice).
   - On MySQL 8.4 new passwords are set C(IDENTIFIED WITH caching_sha2_password), the server's default,

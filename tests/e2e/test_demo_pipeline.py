@@ -31,6 +31,7 @@ from runner_limits.gitlab_runner_local import gitlab_ci_local
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 from deployed_stack import DeployedStack
+from student_job import CI_VARIABLES, INTERNAL_ADDRESSES
 
 DEMO = REPO / "extras" / "demo"
 TEMPLATE = REPO / "extras" / "gitlab-ci.yml"
@@ -41,24 +42,6 @@ STEPS = {"load_data", "split_data", "train_model", "evaluate_model"}
 # gitlab-ci-local's fallback when the repository has no remote: CI_SERVER_FQDN is gitlab.com.
 GCL_SERVER = "gitlab.com"
 # What the credentials page (roles/users/templates/md.j2) tells students to set in GitLab.
-CI_VARIABLES = (
-    "MLOPS_USER",
-    "MYSQL_USER",
-    "MYSQL_PASSWORD",
-    "MYSQL_DATABASE",
-    "S3_ACCESS_KEY",
-    "S3_SECRET_KEY",
-    "S3_BUCKET",
-    "ZENML_USERNAME",
-    "ZENML_PASSWORD",
-    "ZENML_STACK",
-)
-INTERNAL_ADDRESSES = {
-    "MYSQL_HOST": "database",
-    "MYSQL_PORT": "3306",
-    "S3_ENDPOINT_URL": "http://minio:9000",
-    "ZENML_STORE_URL": "http://zenml:8080",
-}
 RUN = secrets.token_hex(3)
 ALICE = f"alice{RUN}"
 BOB = f"bob{RUN}"

@@ -30,6 +30,7 @@ from runner_limits import JobRun, RunnerConfig, render_runner_config, run
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 from deployed_stack import DeployedStack
+from student_job import CI_VARIABLES, INTERNAL_ADDRESSES
 
 PROJECTS = Path(__file__).resolve().parent / "projects"
 TEMPLATE = REPO / "extras" / "gitlab-ci.yml"
@@ -37,24 +38,6 @@ JOB = "zenml-pipeline"
 COMPONENT = "$CI_SERVER_FQDN/mlops/ci-templates/zenml-pipeline@1.0.0"
 # Where gitlab-ci-local looks for that component (its CI_SERVER_FQDN without a remote is gitlab.com).
 COMPONENT_CACHE = ".gitlab-ci-local/includes/gitlab.com/mlops/ci-templates/1.0.0/templates/zenml-pipeline.yml"
-CI_VARIABLES = (
-    "MLOPS_USER",
-    "MYSQL_USER",
-    "MYSQL_PASSWORD",
-    "MYSQL_DATABASE",
-    "S3_ACCESS_KEY",
-    "S3_SECRET_KEY",
-    "S3_BUCKET",
-    "ZENML_USERNAME",
-    "ZENML_PASSWORD",
-    "ZENML_STACK",
-)
-INTERNAL_ADDRESSES = {
-    "MYSQL_HOST": "database",
-    "MYSQL_PORT": "3306",
-    "S3_ENDPOINT_URL": "http://minio:9000",
-    "ZENML_STORE_URL": "http://zenml:8080",
-}
 STUDENT = f"carol{secrets.token_hex(3)}"
 
 

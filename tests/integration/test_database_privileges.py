@@ -31,6 +31,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from deployed_stack import DeployedStack
+from mlflow_scripts import OLD_SCHEMA
 
 RUN = uuid.uuid4().hex[:5]
 STUDENT, OLDIE, TEACHER = f"dbstu{RUN}", f"dbold{RUN}", f"dbteach{RUN}"
@@ -42,23 +43,6 @@ DENIED = {1044, 1142, 1143, 1370, 1227}
 TOO_MANY_CONNECTIONS = 1226
 STEPS_BACK = 8
 REGISTRY = "stack_management"
-OLD_SCHEMA = """
-import os, sqlalchemy
-from alembic import command
-from alembic.script import ScriptDirectory
-from mlflow.store.db.utils import _get_alembic_config
-from mlflow.store.tracking.dbmodels.initial_models import Base
-url = sqlalchemy.URL.create("mysql+pymysql", username="root", password=os.environ["MLOPS_DB_PASSWORD"],
-                            host="database", port=3306, database=os.environ["SCHEMA"])
-engine = sqlalchemy.create_engine(url)
-config = _get_alembic_config(url.render_as_string(hide_password=False))
-target = list(ScriptDirectory.from_config(config).walk_revisions())[int(os.environ["STEPS_BACK"])].revision
-Base.metadata.create_all(engine)
-with engine.begin() as connection:
-    config.attributes["connection"] = connection
-    command.upgrade(config, target)
-print(target)
-"""
 LOGIN_PROBE = """
 import os, pymysql
 try:
@@ -75,16 +59,6 @@ def docker(*args: str, env: dict[str, str] | None = None, check: bool = True) ->
     return subprocess.run(
         ["docker", *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, check=check, timeout=600
     )
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> DeployedStack:
-    return DeployedStack(tmp_path_factory.mktemp("inventory"))
-
-
-@pytest.fixture(scope="module")
-def image(stack) -> str:
-    return os.environ.get("MLOPS_TEST_JOB_IMAGE") or stack.vars["mlops_job_image"]
 
 
 @pytest.fixture(scope="module")

@@ -55,11 +55,6 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> DeployedStack:
-    return DeployedStack(tmp_path_factory.mktemp("inventory"))
-
-
 def _docker(*args: str, env: dict[str, str] | None = None) -> str:
     completed = subprocess.run(
         ["docker", *args], capture_output=True, text=True, check=False, env={**os.environ, **(env or {})}

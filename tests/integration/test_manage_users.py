@@ -19,7 +19,7 @@ import requests
 from minio.error import S3Error
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from deployed_stack import CREDENTIALS, DeployedStack
+from deployed_stack import CREDENTIALS
 
 RUN = uuid.uuid4().hex[:5]
 ALICE, BOB, CAROL = f"alice{RUN}", f"bob{RUN}", f"carol{RUN}"
@@ -39,11 +39,6 @@ ENV_KEYS = {
     "ZENML_PASSWORD",
     "ZENML_STACK",
 }
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> DeployedStack:
-    return DeployedStack(tmp_path_factory.mktemp("inventory"))
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from deployed_stack import DeployedStack
+from mlflow_scripts import OLD_SCHEMA
 
 RUN = uuid.uuid4().hex[:5]
 FRESH, OLDIE, LATE = f"msfresh{RUN}", f"msold{RUN}", f"mslate{RUN}"
@@ -39,34 +40,6 @@ TEMPLATE = "mlflow_template"
 STEPS_BACK = 8
 DEFINER = re.compile(r"DEFINER=`[^`]*`@`[^`]*` ")
 MIGRATION_LOGS = re.compile(r"Creating initial MLflow database tables|Updating database tables|Running upgrade")
-# Built by MLflow's own Alembic migrations, stopped at a revision: what an older MLflow left.
-OLD_SCHEMA = """
-import os, sqlalchemy
-from alembic import command
-from alembic.script import ScriptDirectory
-from mlflow.store.db.utils import _get_alembic_config
-from mlflow.store.tracking.dbmodels.initial_models import Base
-url = sqlalchemy.URL.create("mysql+pymysql", username="root", password=os.environ["MLOPS_DB_PASSWORD"],
-                            host=os.environ["MLOPS_DB_HOST"], port=3306, database=os.environ["SCHEMA"])
-engine = sqlalchemy.create_engine(url)
-config = _get_alembic_config(url.render_as_string(hide_password=False))
-target = list(ScriptDirectory.from_config(config).walk_revisions())[int(os.environ["STEPS_BACK"])].revision
-Base.metadata.create_all(engine)
-with engine.begin() as connection:
-    config.attributes["connection"] = connection
-    command.upgrade(config, target)
-print(target)
-"""
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> DeployedStack:
-    return DeployedStack(tmp_path_factory.mktemp("inventory"))
-
-
-@pytest.fixture(scope="module")
-def image(stack) -> str:
-    return os.environ.get("MLOPS_TEST_JOB_IMAGE") or stack.vars["mlops_job_image"]
 
 
 @pytest.fixture(scope="module")

@@ -200,11 +200,6 @@ def wait_http(url: str, timeout: float = 180) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> DeployedStack:
-    return DeployedStack(tmp_path_factory.mktemp("inventory"))
-
-
-@pytest.fixture(scope="module")
 def developer(stack) -> Iterator[dict[str, str]]:
     run = stack.manage_users("add", username=DEV, role="developer")
     assert run.returncode == 0, run.tail()
