@@ -165,9 +165,12 @@ def test_administrator_reads_everything(stack, team):
     carol = _s3(stack, team[CAROL])
     assert carol.get_object(BOB, "bob.txt").read() == b"bob"
     with stack.mysql(CAROL, team[CAROL]["MYSQL_PASSWORD"]) as connection, connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS mlflow_{BOB}.probe (id INT)")
-        cursor.execute(f"SELECT COUNT(*) FROM mlflow_{BOB}.probe")
-        cursor.execute("SELECT COUNT(*) FROM stack_management.users")
+        # A teacher reads a student's MLflow schema but cannot change it (docs/admin-guide.md, Database privileges).
+        cursor.execute(f"SELECT COUNT(*) FROM mlflow_{BOB}.alembic_version")
+        assert cursor.fetchone()[0] == 1
+        for statement in (f"CREATE TABLE mlflow_{BOB}.probe (id INT)", f"DELETE FROM mlflow_{BOB}.alembic_version"):
+            with pytest.raises(pymysql.err.OperationalError, match="command denied"):
+                cursor.execute(statement)
 
 
 def test_developer_schema_is_private(stack, team):
