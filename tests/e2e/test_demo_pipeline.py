@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from runner_limits import JobRun, RunnerConfig, render_runner_config, run
+from runner_limits import JobRun, RunnerConfig, run
 from runner_limits.gitlab_runner_local import gitlab_ci_local
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,11 +62,6 @@ def _component_path() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> DeployedStack:
-    return DeployedStack(tmp_path_factory.mktemp("inventory"))
-
-
-@pytest.fixture(scope="module")
 def users(stack: DeployedStack) -> Iterator[dict[str, dict[str, str]]]:
     try:
         for name in (ALICE, BOB):
@@ -76,14 +71,6 @@ def users(stack: DeployedStack) -> Iterator[dict[str, dict[str, str]]]:
     finally:
         for name in (ALICE, BOB):
             stack.manage_users("remove", username=name, confirm=True)
-
-
-@pytest.fixture(scope="module")
-def runner_config(tmp_path_factory: pytest.TempPathFactory, stack: DeployedStack) -> RunnerConfig:
-    """The runner role's config.toml with the CI stack's job limits and jobs network."""
-    role_vars = {name: value for name, value in stack.vars.items() if name.startswith("gitlab_runner_job_")}
-    role_vars["gitlab_runner_job_network"] = stack.vars["mlops_jobs_network_name"]
-    return RunnerConfig.load(render_runner_config(tmp_path_factory.mktemp("runner"), role_vars))
 
 
 def ci_variables(env: dict[str, str], *, without: tuple[str, ...] = ()) -> dict[str, str]:

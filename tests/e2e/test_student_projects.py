@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from runner_limits import JobRun, RunnerConfig, render_runner_config, run
+from runner_limits import JobRun, RunnerConfig, run
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
@@ -46,11 +46,6 @@ def _report(result: JobRun) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> DeployedStack:
-    return DeployedStack(tmp_path_factory.mktemp("inventory"))
-
-
-@pytest.fixture(scope="module")
 def student(stack: DeployedStack) -> Iterator[dict[str, str]]:
     try:
         added = stack.manage_users("add", username=STUDENT, role="developer")
@@ -59,14 +54,6 @@ def student(stack: DeployedStack) -> Iterator[dict[str, str]]:
         yield {**{name: env[name] for name in CI_VARIABLES}, **INTERNAL_ADDRESSES}
     finally:
         stack.manage_users("remove", username=STUDENT, confirm=True)
-
-
-@pytest.fixture(scope="module")
-def runner_config(tmp_path_factory: pytest.TempPathFactory, stack: DeployedStack) -> RunnerConfig:
-    """The runner role's config.toml with the stack's job limits and jobs network."""
-    role_vars = {name: value for name, value in stack.vars.items() if name.startswith("gitlab_runner_job_")}
-    role_vars["gitlab_runner_job_network"] = stack.vars["mlops_jobs_network_name"]
-    return RunnerConfig.load(render_runner_config(tmp_path_factory.mktemp("runner"), role_vars))
 
 
 def run_project(
