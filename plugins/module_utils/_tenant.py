@@ -87,6 +87,7 @@ def user_resources(name: str, schema_prefix: str = "mlflow_") -> dict[str, str]:
         "bucket": name,
         "s3_access_key": name,
         "zenml_user": name,
+        "zenml_project": name,
         "zenml_stack": f"{name}-stack",
         "zenml_artifact_store": f"{name}-artifact-store",
         "zenml_experiment_tracker": f"{name}-mlflow",

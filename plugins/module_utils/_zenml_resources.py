@@ -1,6 +1,6 @@
 # Copyright: onprem.mlops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ZenML 0.98's users, private secrets, stack components and stacks, one or two REST calls each.
+"""ZenML 0.98's users, projects, private secrets, stack components and stacks, one or two REST calls each.
 
 Answers are reduced to small dicts (``id``, ``name``, the owner's ``user_id`` and what the modules compare).
 Calls without a token are made as the admin; a token makes them as that account, which then owns what it
@@ -11,6 +11,8 @@ from ansible_collections.onprem.mlops.plugins.module_utils.zenml import ZenmlApi
 
 # The start of ZenML's message when it refuses to delete an account that owns resources.
 _OWNS_RESOURCES = "The user account has already been used to create other resources"
+# What a project holds that removing a person must not delete with it (deleting a project cascades).
+PROJECT_CONTENTS = ("pipelines", "runs", "artifacts", "models", "pipeline_snapshots", "code_repositories")
 
 
 def user_from(answer: dict) -> dict:
@@ -20,6 +22,7 @@ def user_from(answer: dict) -> dict:
         "name": answer["name"],
         "is_admin": bool(body.get("is_admin")),
         "active": bool(body.get("active")),
+        "default_project_id": body.get("default_project_id"),
     }
 
 
@@ -55,6 +58,21 @@ def stack_from(answer: dict) -> dict:
 def read_user(client: ZenmlClient, name: str) -> dict | None:
     answer = client.get_or_none(f"/users/{name}", hydrate="false")
     return user_from(answer) if answer else None
+
+
+def read_project(client: ZenmlClient, name: str) -> dict | None:
+    answer = client.get_or_none(f"/projects/{name}", hydrate="false")
+    return {"id": answer["id"], "name": answer["name"]} if answer else None
+
+
+def project_contents(client: ZenmlClient, project_id: str) -> list[str]:
+    """What the project still holds, as ``"3 runs"``; empty when nothing (read as the admin: everyone's)."""
+    found = []
+    for kind in PROJECT_CONTENTS:
+        total = client.request("GET", f"/{kind}", params={"project": project_id, "size": 1}).get("total", 0)
+        if total:
+            found.append(f"{total} {kind.replace('_', ' ')}")
+    return found
 
 
 def read_components(client: ZenmlClient, prefix: str, wanted: dict[str, str]) -> dict[str, dict]:
@@ -104,6 +122,17 @@ def create_user(client: ZenmlClient, name: str, password: str, is_admin: bool) -
 
 def set_admin(client: ZenmlClient, user_id: str, is_admin: bool) -> None:
     client.request("PUT", f"/users/{user_id}", body={"is_admin": is_admin})
+
+
+def create_project(client: ZenmlClient, name: str) -> dict:
+    body = {"name": name, "display_name": name, "description": f"{name}'s pipelines, runs, artifacts and models"}
+    answer = client.request("POST", "/projects", body=body)
+    return {"id": answer["id"], "name": answer["name"]}
+
+
+def set_default_project(client: ZenmlClient, user_id: str, project_id: str) -> None:
+    """The project ZenML clients of the account work in when none is set locally."""
+    client.request("PUT", f"/users/{user_id}", body={"default_project_id": project_id})
 
 
 def deactivate(client: ZenmlClient, user_id: str) -> str:
@@ -163,5 +192,5 @@ def update_stack(client: ZenmlClient, token: str, stack_id: str, members: dict[s
 
 
 def delete(client: ZenmlClient, kind: str, resource_id: str, token: str | None = None) -> None:
-    """Delete a ``secrets``, ``components`` or ``stacks`` resource."""
+    """Delete a ``secrets``, ``components``, ``stacks`` or ``projects`` resource."""
     client.request("DELETE", f"/{kind}/{resource_id}", token)

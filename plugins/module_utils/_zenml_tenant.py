@@ -1,6 +1,6 @@
 # Copyright: onprem.mlops contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Logic of the zenml_tenant module: a person's ZenML account, private secrets, components and stack.
+"""Logic of the zenml_tenant module: a person's ZenML account, project, private secrets, components and stack.
 
 What ZenML 0.98 does that shapes this code:
 
@@ -16,6 +16,10 @@ What ZenML 0.98 does that shapes this code:
   can deactivate an account, which returns an activation token, and the token activates it again with a
   new password. That is how a password is reset, and how an account whose password is unknown is
   entered to delete its private secrets.
+- Pipelines, runs, artifacts and models live in a project, and their names are unique within it. Each
+  person works in a project named like them (their account's default project, created by the admin), so
+  two students' pipelines of the same name do not collide. Deleting a project deletes what it holds: a
+  person's project is removed with the account only when it is empty.
 """
 
 import re
@@ -80,6 +84,7 @@ class Current:
     """What the server holds for one person; ``secrets`` is None when they could not be read."""
 
     user: dict | None = None
+    project: dict | None = None
     components: dict[str, dict] = field(default_factory=dict)
     stack: dict | None = None
     secrets: dict[str, dict] | None = None
@@ -115,6 +120,7 @@ def names(user: str) -> dict[str, str]:
         EXPERIMENT_TRACKER: resource["zenml_experiment_tracker"],
         ORCHESTRATOR: resource["zenml_orchestrator"],
         "stack": resource["zenml_stack"],
+        "project": resource["zenml_project"],
     }
 
 
@@ -240,6 +246,15 @@ def plan_account(spec: Tenant, user: dict | None, login_ok: bool, update_passwor
     return steps
 
 
+def plan_project(spec: Tenant, user: dict | None, project: dict | None) -> list[Step]:
+    """The person's project, made by the admin, and the account's default project pointing at it."""
+    name = names(spec.name)["project"]
+    steps = [] if project is not None else [Step("create", "project", name)]
+    if user is None or project is None or user.get("default_project_id") != project["id"]:
+        steps.append(Step("set_default", "project", name))
+    return steps
+
+
 def _check_owner(kind: str, item: dict | None, user_id: str | None) -> None:
     if item is not None and (user_id is None or item["user_id"] != user_id):
         owner = f"another account (user id {item['user_id']})" if item["user_id"] else "nobody (a default resource)"
@@ -312,6 +327,9 @@ def plan_removal(spec: Tenant, current: Current) -> list[Step]:
         # Only the owner can see a private secret: enter the account to find and delete them.
         steps.append(Step("take_over", "user", spec.name))
     steps.append(Step("delete", "user", spec.name, user["id"]))
+    if current.project is not None:
+        # Only once the account is gone, and only when empty (see _delete_project).
+        steps.append(Step("delete", "project", current.project["name"], current.project["id"]))
     return steps
 
 
@@ -323,9 +341,12 @@ def current_view(current: Current) -> dict:
     if current.user is None:
         return {}
     ids = {item["id"]: item["name"] for item in current.components.values()}
+    project = current.project
     view: dict = {
         "role": role_name(current.user["is_admin"]),
         "active": current.user["active"],
+        "project": project["name"] if project else None,
+        "default_project": bool(project) and current.user.get("default_project_id") == project["id"],
         "components": {
             item["name"]: {"type": kind, "flavor": item["flavor"], "configuration": item["configuration"]}
             for kind, item in sorted(current.components.items())
@@ -361,6 +382,8 @@ def desired_view(spec: Tenant, steps: list[Step]) -> dict:
     return {
         "role": spec.role,
         "active": True,
+        "project": names(spec.name)["project"],
+        "default_project": True,
         "components": {
             item.name: {"type": item.type, "flavor": item.flavor, "configuration": item.configuration}
             for item in sorted(spec.components, key=lambda item: item.type)
@@ -448,12 +471,21 @@ def _apply_stack(run: Run, step: Step) -> None:
         api.update_stack(run.client, run.token, run.current.stack["id"], members)
 
 
+def _apply_project(run: Run, step: Step) -> None:
+    if step.action == "create":
+        run.current.project = api.create_project(run.client, step.name)
+    else:
+        api.set_default_project(run.client, run.user_id, run.current.project["id"])
+        run.current.user = {**run.current.user, "default_project_id": run.current.project["id"]}
+
+
 _APPLY_RESOURCE = {"secret": _apply_secret, "component": _apply_component, "stack": _apply_stack}
 
 
 def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, check_mode: bool) -> Outcome:
     """Bring one person's account and resources to the desired state; return the per-user result."""
-    run = Run(client, spec, Current(user=api.read_user(client, spec.name)))
+    project = api.read_project(client, names(spec.name)["project"])
+    run = Run(client, spec, Current(user=api.read_user(client, spec.name), project=project))
     user = run.current.user
     if user is not None and user["active"]:
         run.token = client.login(spec.name, spec.password)
@@ -463,15 +495,19 @@ def ensure_present(client: ZenmlClient, spec: Tenant, update_password: str, chec
             _apply_account(run, step)
         if run.token is None:
             _login_after_account_steps(run, account_steps)
+    project_steps = plan_project(spec, run.current.user, project)
+    if not check_mode:
+        for step in project_steps:
+            _apply_project(run, step)
     read_resources(client, spec.name, run.current)
     if run.token is not None:
         run.current.secrets = read_secrets(client, run.token, run.current.user)
-    before = current_view(Current(user, run.current.components, run.current.stack, run.current.secrets))
+    before = current_view(Current(user, project, run.current.components, run.current.stack, run.current.secrets))
     resource_steps = plan_resources(spec, run.user_id, run.current)
     if not check_mode:
         for step in resource_steps:
             _APPLY_RESOURCE[step.kind](run, step)
-    steps = account_steps + resource_steps
+    steps = account_steps + project_steps + resource_steps
     password_changed = any(step.action == "reset_password" for step in steps)
     after = desired_view(spec, steps)
     if password_changed:
@@ -493,6 +529,7 @@ def _present_result(run: Run, steps: list[Step], password_changed: bool) -> dict
         "role": run.spec.role,
         "password_changed": password_changed,
         "user": _ref(run.current.user, run.spec.name),
+        "project": _ref(run.current.project, resource["project"]),
         "stack": _ref(run.current.stack, resource["stack"]),
         "components": {
             kind: _ref(components.get(kind), resource[kind])
@@ -511,6 +548,7 @@ def remove(client: ZenmlClient, spec: Tenant, check_mode: bool) -> Outcome:
     current = Current(user=api.read_user(client, spec.name))
     if current.user is None:
         return Outcome(_absent_result(spec, [], "absent", []))
+    current.project = api.read_project(client, names(spec.name)["project"])
     read_resources(client, spec.name, current)
     _read_other_owned(client, spec.name, current)
     token = client.login(spec.name, spec.password) if spec.password and current.user["active"] else None
@@ -543,11 +581,27 @@ def _apply_removal(
         if step.action == "take_over":
             done.append(step)
             done.extend(_take_over(client, spec, current.user))
-        elif step.kind != "user":
+        elif step.kind not in ("user", "project"):
             api.delete(client, f"{step.kind}s", step.data, token if step.kind == "secret" else None)
             done.append(step)
     entered = any(step.action == "take_over" for step in done)
-    return _delete_account(client, spec, current, done, entered)
+    account, done, warnings = _delete_account(client, spec, current, done, entered)
+    if account == "deleted" and current.project is not None:
+        warnings.extend(_delete_project(client, current.project, done))
+    return account, done, warnings
+
+
+def _delete_project(client: ZenmlClient, project: dict, done: list[Step]) -> list[str]:
+    """Delete the person's project when it holds nothing (ZenML would delete its contents with it)."""
+    contents = api.project_contents(client, project["id"])
+    if contents:
+        return [
+            f"ZenML keeps the project {project['name']} because it still holds {', '.join(contents)} (created by "
+            "an administrator); delete them, or the project, by hand"
+        ]
+    api.delete(client, "projects", project["id"])
+    done.append(Step("delete", "project", project["name"], project["id"]))
+    return []
 
 
 def _take_over(client: ZenmlClient, spec: Tenant, user: dict) -> list[Step]:

@@ -4,7 +4,7 @@
 
 DOCUMENTATION = r"""
 module: zenml_tenant
-short_description: Give people their own ZenML account, private secrets, components and stack
+short_description: Give people their own ZenML account, project, private secrets, components and stack
 version_added: 0.1.0
 description:
   - For each person in O(users), create or remove a ZenML account and, owned by that account, two
@@ -16,6 +16,10 @@ description:
     C(authentication_secret)), C(NAME-mlflow) (experiment tracker, flavor C(mlflow), credentials as
     C({{NAME-mlflow.username}}) and C({{NAME-mlflow.password}}) references) and C(NAME-orchestrator)
     (flavor C(local)); and the stack C(NAME-stack) made of the three."
+  - Every person also gets the project C(NAME), created by the admin and set as the account's default
+    project, where their pipelines, runs, artifacts and models live. Names are unique within a project,
+    so two people's pipelines of the same name do not collide; the server's access control lets a
+    developer create only in their own project.
   - The secrets, components and stack are created and changed with the person's own login, so that the
     person owns them and only the person (and the person's pipeline runs) can read the private secrets.
   - Each resource is read and compared first; only what is missing or differs is written, and nothing is
@@ -100,7 +104,9 @@ options:
   state:
     description:
       - V(present) creates or updates each person's account and resources.
-      - V(absent) deletes the stack, the three components, the two secrets and the account. ZenML hides
+      - V(absent) deletes the stack, the three components, the two secrets, the account and, once the
+        account is gone and if it holds nothing (ZenML deletes a project's contents with it), the
+        project. ZenML hides
         private secrets from the admin and refuses to delete an account that owns anything; without a
         working O(users[].password), the module deactivates the account, activates it again with a random
         password, logs in with it and deletes the secrets.
@@ -227,6 +233,11 @@ users:
       returned: when O(state=present)
       type: dict
       sample: {name: alice, id: 4e38d443-8688-4312-9c0d-35d8e5c1fc41}
+    project:
+      description: Name and id of the person's project, their account's default project.
+      returned: when O(state=present)
+      type: dict
+      sample: {name: alice, id: 0b6a4a53-2b7f-4f0e-9f43-6f7f4c1f2a10}
     stack:
       description: Name and id of the stack.
       returned: when O(state=present)
@@ -262,8 +273,9 @@ failed_users:
   sample: [bob]
 diff:
   description:
-    - Each person before and after, under C(users.NAME), with C(role), C(active), C(secrets) (key names
-      only), C(components) (type, flavor, configuration) and C(stack). A person without an account
+    - Each person before and after, under C(users.NAME), with C(role), C(active), C(project),
+      C(default_project), C(secrets) (key names only), C(components) (type, flavor, configuration) and
+      C(stack). A person without an account
       shows as an empty dictionary. Never a secret value or password.
   returned: success
   type: dict

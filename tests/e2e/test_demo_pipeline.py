@@ -1,6 +1,7 @@
 """The demo project through the CI template, end to end, on the stack Molecule deployed (issue 4, item 5).
 
-A student (alice<id>) and a second developer are provisioned with manage_users.yml. The demo's own
+A student (alice<id>) and a second developer are provisioned with manage_users.yml; the second one runs
+the same demo (same pipeline and model names) last, in their own ZenML project. The demo's own
 .gitlab-ci.yml (extras/demo) includes the template as a CI/CD component; gitlab-ci-local cannot reach a
 GitLab, so the template file (extras/gitlab-ci.yml) is put where gitlab-ci-local keeps fetched components
 (``.gitlab-ci-local/includes/<host>/<project>/<ref>/templates/<name>.yml``), exactly as a component
@@ -135,8 +136,11 @@ def mlflow_table_exists(stack: DeployedStack, env: dict[str, str], table: str) -
 
 
 def pipeline_runs(stack: DeployedStack, env: dict[str, str]) -> list[dict]:
+    """The user's runs of the demo pipeline, in their own project (the project is the user's name)."""
     session = stack.zenml_session(env["ZENML_USERNAME"], env["ZENML_PASSWORD"])
-    runs = stack.zenml_get(session, "/runs", pipeline_name=PIPELINE, sort_by="asc:created", hydrate=True)["items"]
+    runs = stack.zenml_get(
+        session, "/runs", project=env["ZENML_USERNAME"], pipeline_name=PIPELINE, sort_by="asc:created", hydrate=True
+    )["items"]
     return [run for run in runs if run["resources"]["user"]["name"] == env["ZENML_USERNAME"]]
 
 
@@ -276,9 +280,9 @@ def test_nothing_written_to_the_other_developer(
     assert [item.object_name for item in s3.list_objects(bob["S3_BUCKET"], recursive=True)] == []
     assert pipeline_runs(stack, bob) == []
     admin = stack.zenml_session("root", stack.secrets["zenml_admin_password"])
-    runs = stack.zenml_get(admin, "/runs", pipeline_name=PIPELINE, hydrate=True)["items"]
-    mine = [run for run in runs if run["resources"]["user"]["name"] == ALICE]
-    assert {run["resources"]["stack"]["name"] for run in mine} == {users[ALICE]["ZENML_STACK"]}
+    runs = stack.zenml_get(admin, "/runs", project=ALICE, pipeline_name=PIPELINE, hydrate=True)["items"]
+    assert runs and {run["resources"]["user"]["name"] for run in runs} == {ALICE}
+    assert {run["resources"]["stack"]["name"] for run in runs} == {users[ALICE]["ZENML_STACK"]}
 
 
 # --- refusals ------------------------------------------------------------------------------------
@@ -308,6 +312,24 @@ def test_job_ran_on_the_jobs_network_and_left_nothing(
     assert inspect["HostConfig"]["NetworkMode"] == stack.vars["mlops_jobs_network_name"]
     assert inspect["Networks"] == [stack.vars["mlops_jobs_network_name"]]
     assert first_run.leftovers == [] and second_run.leftovers == []
+
+
+# --- a second student, the same code ------------------------------------------------------------
+def test_second_student_runs_the_same_pipeline(
+    second_run: JobRun, runner_config: RunnerConfig, stack: DeployedStack, users: dict[str, dict[str, str]]
+) -> None:
+    """The whole class runs the same starter project: pipeline and model names do not collide across students."""
+    assert second_run.returncode == 0, _report(second_run)
+    result = run_demo(runner_config, ci_variables(users[BOB]))
+    assert result.returncode == 0, _report(result)
+    bob_runs, alice_runs = pipeline_runs(stack, users[BOB]), pipeline_runs(stack, users[ALICE])
+    assert len(bob_runs) == 1 and len(alice_runs) == 2
+    assert bob_runs[0]["body"]["status"] == "completed"
+    assert bob_runs[0]["resources"]["stack"]["name"] == users[BOB]["ZENML_STACK"]
+    assert step_statuses(stack, users[BOB], bob_runs[0]["id"]) == dict.fromkeys(STEPS, "completed")
+    pipeline_ids = {runs[0]["resources"]["pipeline"]["id"] for runs in (bob_runs, alice_runs)}
+    assert len(pipeline_ids) == 2, "each student has their own pipeline of that name"
+    assert mlflow_rows(stack, users[BOB], "SELECT COUNT(*) FROM runs")[0][0] == 1
 
 
 @pytest.fixture(scope="module", autouse=True)

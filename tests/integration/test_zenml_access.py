@@ -203,16 +203,27 @@ def _comparable(item: dict) -> dict:
     return keep
 
 
-def _purge(admin: Api, user_id: str) -> None:
-    """Delete everything a test user owns (ZenML refuses to delete a user who owns objects), then the user."""
+def _purge(admin: Api, user: dict) -> None:
+    """Delete everything a test user owns (ZenML refuses to delete a user who owns objects), the user, and
+    their project."""
     order = ["run", "snapshot", "schedule", "build", "pipeline", "artifact_version", "artifact", "model_version"]
     order += ["model", "code_repository", "tag", "secret", "stack", "component", "service_connector"]
+    projects = [item["id"] for item in admin.ok("GET", "/projects", size=1000)["items"]]
     for kind in order:
         path = KINDS[kind][0]
-        for item in admin.ok("GET", path, user=user_id, size=1000)["items"]:
-            admin.call("DELETE", f"{path}/{item['id']}", **DELETE_PARAMS.get(kind, {}))
-    response = admin.call("DELETE", f"/users/{user_id}")
-    assert response.status_code == 200, f"test user {user_id} left behind: {response.text[:300]}"
+        for project in projects:
+            for item in admin.ok("GET", path, user=user["id"], project=project, size=1000)["items"]:
+                admin.call("DELETE", f"{path}/{item['id']}", **DELETE_PARAMS.get(kind, {}))
+    response = admin.call("DELETE", f"/users/{user['id']}")
+    assert response.status_code == 200, f"test user {user['name']} left behind: {response.text[:300]}"
+    admin.call("DELETE", f"/projects/{user['name']}")
+
+
+def _own_project(admin: Api, user: dict) -> str:
+    """The project named like the user and made their default, as zenml_tenant does."""
+    project = admin.ok("POST", "/projects", {"name": user["name"], "display_name": user["name"]})["id"]
+    admin.ok("PUT", f"/users/{user['id']}", {"default_project_id": project})
+    return project
 
 
 @pytest.fixture(scope="module")
@@ -227,14 +238,22 @@ def world():
             body = {"name": name, "password": passwords[name], "is_admin": is_admin}
             users[name] = admin.ok("POST", "/users", body)
         apis = {name: Api(url, name, passwords[name]) for name in users}
-        project = admin.ok("GET", "/projects", name="default")["items"][0]["id"]
+        projects = {name: _own_project(admin, users[name]) for name in (ALICE, BOB)}
         for name in (ALICE, BOB):
             objects[name] = Objects()
-            _create_objects(apis[name], project, objects[name])
-        yield {"url": url, "admin": admin, "api": apis, "users": users, "objects": objects, "passwords": passwords}
+            _create_objects(apis[name], projects[name], objects[name])
+        yield {
+            "url": url,
+            "admin": admin,
+            "api": apis,
+            "users": users,
+            "objects": objects,
+            "passwords": passwords,
+            "projects": projects,
+        }
     finally:
         for user in users.values():
-            _purge(admin, user["id"])
+            _purge(admin, user)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -284,7 +303,8 @@ def test_owner_and_administrator_succeed(world, kind):
     for name, counter in ((BOB, "owner"), (CAROL, "admin")):
         api = world["api"][name]
         assert api.ok("GET", f"{path}/{target}")["id"] == target
-        assert target in api.ids(path, id=target)
+        # The project is ignored by lists of objects outside projects (stacks, secrets, tags, ...).
+        assert target in api.ids(path, id=target, project=world["projects"][BOB])
         MATRIX[counter] += 2
         if update is not None:
             api.ok("PUT", f"{path}/{target}", update)
@@ -413,6 +433,8 @@ CLIENT_SCRIPT = textwrap.dedent(
     other = json.loads(os.environ["ACL_OTHER"])
     own = json.loads(os.environ["ACL_OWN"])
     out = {"me": client.active_user.name, "admin": client.active_user.is_admin}
+    out["project"] = client.active_project.name
+    out["projects"] = sorted(p.name for p in client.list_projects(size=1000).items)
     out["stacks"] = [s.id.hex for s in client.list_stacks(size=1000).items]
     out["components"] = [c.id.hex for c in client.list_stack_components(size=1000).items]
     out["secrets"] = [s.id.hex for s in client.list_secrets(size=1000).items]
@@ -459,9 +481,9 @@ def test_python_client(world):
         "ACL_OWN": json.dumps(own),
         "ACL_OTHER": json.dumps(other),
         "ACL_SNEAKY": f"acl-client-{RUN}",
-        "ZENML_ACTIVE_PROJECT_ID": world["admin"].ok("GET", "/projects/default")["id"],
     }
-    passed = ["ZENML_STORE_URL", "ZENML_STORE_USERNAME", "ZENML_STORE_PASSWORD", "ZENML_ACTIVE_PROJECT_ID"]
+    # No project given: a new client works in the account's default project, the user's own.
+    passed = ["ZENML_STORE_URL", "ZENML_STORE_USERNAME", "ZENML_STORE_PASSWORD"]
     passed += ["ACL_OWN", "ACL_OTHER", "ACL_SNEAKY"]
     command = [docker, "run", "--rm", "-i", "--network", "host", "--entrypoint", "/opt/mlops/bin/python"]
     command += [arg for name in passed for arg in ("-e", name)]
@@ -475,6 +497,7 @@ def test_python_client(world):
         return {uuid.UUID(value).hex for value in ids.values()}
 
     assert out["me"] == ALICE and out["admin"] is False
+    assert out["project"] == ALICE and out["projects"] == sorted([ALICE, "default"])
     assert uuid.UUID(own["stack"]).hex in out["stacks"] and uuid.UUID(own["run"]).hex in out["runs"]
     listed = set(out["stacks"] + out["components"] + out["secrets"] + out["runs"])
     assert not listed & hexes(other)
@@ -485,4 +508,57 @@ def test_python_client(world):
     assert out["own_stack"] == f"{ALICE}-stack" and out["own_secret_roundtrip"]
     assert world["admin"].ok("GET", f"/stacks/{other['stack']}")["id"] == other["stack"]
     assert world["admin"].call("GET", f"/users/acl-client-{RUN}").status_code == 404
-    MATRIX["client"] += 11
+    MATRIX["client"] += 13
+
+
+def test_projects_are_private(world):
+    """Each developer reads their own project and the default one, and creates only in their own."""
+    alice, admin = world["api"][ALICE], world["admin"]
+    bob_project = world["projects"][BOB]
+    default = admin.ok("GET", "/projects/default")["id"]
+    assert {item["name"] for item in alice.ok("GET", "/projects", size=1000)["items"]} == {ALICE, "default"}
+    assert alice.ok("GET", f"/projects/{world['projects'][ALICE]}")["name"] == ALICE
+    MATRIX["owner"] += 2
+    pipelines_before = admin.ok("GET", "/pipelines", project=bob_project, size=1000)["total"]
+    refused = [
+        alice.call("GET", f"/projects/{bob_project}"),
+        alice.call("GET", f"/projects/{BOB}"),
+        alice.call("PUT", f"/projects/{bob_project}", {"description": "changed"}),
+        alice.call("DELETE", f"/projects/{bob_project}"),
+        alice.call("PUT", f"/projects/{world['projects'][ALICE]}", {"description": "changed"}),
+        alice.call("DELETE", f"/projects/{world['projects'][ALICE]}"),
+        alice.call("POST", "/pipelines", {"name": f"{ALICE}-in-bobs", "project": bob_project}),
+        alice.call("POST", "/pipelines", {"name": f"{ALICE}-in-default", "project": default}),
+        alice.call("POST", "/models", {"name": f"{ALICE}-in-bobs", "project": bob_project}),
+    ]
+    assert all(response.status_code in REFUSED for response in refused), [r.status_code for r in refused]
+    MATRIX["refused"] += len(refused)
+    assert not alice.ids("/pipelines", project=bob_project)
+    assert admin.ok("GET", "/pipelines", project=bob_project, size=1000)["total"] == pipelines_before
+    assert admin.ok("GET", f"/projects/{bob_project}")["name"] == BOB
+    MATRIX["unchanged"] += 1
+
+
+def test_same_names_in_two_students_projects(world):
+    """Students run the same starter code: the same pipeline and model names in two projects do not collide."""
+    created = {}
+    for name in (ALICE, BOB):
+        api, project = world["api"][name], world["projects"][name]
+        created[name] = api.ok("POST", "/pipelines", {"name": "training_pipeline", "project": project})["id"]
+        api.ok("POST", "/models", {"name": "breast-cancer-classifier", "project": project})
+    alice = world["api"][ALICE]
+    assert alice.ids("/pipelines", name="training_pipeline") == {created[ALICE]}
+    MATRIX["owner"] += 5
+
+
+def test_dashboard_requests_go_to_the_developers_project(world):
+    """The open-source dashboard asks for the default project only: a developer gets their own instead."""
+    alice, admin, own = world["api"][ALICE], world["admin"], world["objects"][ALICE].ids
+    assert own["run"] in alice.ids("/runs")
+    assert own["pipeline"] in alice.ids("/pipelines", project="default")
+    assert alice.ok("GET", "/projects/default")["name"] == ALICE
+    assert alice.ok("GET", "/projects/default/statistics")["runs"] >= 1
+    assert own["run"] not in admin.ids("/runs"), "an administrator's default project stays the default one"
+    assert own["run"] in admin.ids("/runs", project=ALICE)
+    MATRIX["owner"] += 4
+    MATRIX["admin"] += 1

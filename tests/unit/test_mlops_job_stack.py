@@ -90,3 +90,26 @@ def test_every_problem_is_reported():
         component("experiment_tracker", tracking_uri="http://x:5000"),
     ]
     assert len(problems(foreign)) == 3
+
+
+class _Settings(dict):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("default_project_id", "project_name", "expected"),
+    [("p-1", "alice", "p-1"), ("p-2", "bob", None), ("p-3", "default", None), (None, None, None)],
+)
+def test_the_run_goes_to_the_users_own_project(default_project_id, project_name, expected):
+    settings = _Settings(ZENML_USERNAME="alice")
+    me = {"id": ME, "body": {"default_project_id": default_project_id}}
+
+    def get(path: str, **_params: object) -> dict:
+        assert path == f"/projects/{default_project_id}"
+        return {"name": project_name}
+
+    if expected:
+        assert MLOPS_JOB.own_project(settings, me, get) == expected
+    else:
+        with pytest.raises(MLOPS_JOB.JobError, match="no ZenML project of their own"):
+            MLOPS_JOB.own_project(settings, me, get)

@@ -11,12 +11,13 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2] / "roles" / "zenml_server" / "
 sys.dont_write_bytecode = True  # the role copies this directory to servers: no __pycache__ in it
 sys.path.insert(0, str(PACKAGE_DIR))
 
-from onprem_mlops_zenml.policy import Owner, allowed, full_list_access, owner_of
+from onprem_mlops_zenml.policy import Owner, allowed, full_list_access, owner_of, project_owner
 from onprem_mlops_zenml.routes import (
     Guard,
     Rule,
     classify,
     is_self,
+    own_project_path,
     restricted_query,
     settings_update_allowed,
 )
@@ -94,6 +95,7 @@ def test_administrator_does_everything(resource_type, action, owner):
         ("flavor", "delete", False),
         ("project", "update", False),
         ("project", "delete", False),
+        ("project", "share", False),
     ],
 )
 def test_developer_reads_but_does_not_change_server_objects(resource_type, action, expected):
@@ -121,20 +123,31 @@ def test_developer_type_wide_permissions(resource_type, action, expected):
     assert allowed(False, resource_type, action, None) is expected
 
 
+def test_full_list_access_is_the_administrators():
+    assert full_list_access(True) and not full_list_access(False)
+
+
 @pytest.mark.parametrize(
-    ("is_admin", "resource_type", "action", "expected"),
-    [
-        (True, "stack", "read", True),
-        (True, "pipeline_run", "read", True),
-        (False, "project", "read", True),
-        (False, "stack", "read", False),
-        (False, "flavor", "read", False),
-        (False, "pipeline_run", "read", False),
-        (False, "project", "update", False),
-    ],
+    ("project_name", "expected"),
+    [("alice", Owner.SELF), ("default", Owner.SERVER), ("bob", Owner.OTHER), (None, Owner.MISSING)],
 )
-def test_full_list_access(is_admin, resource_type, action, expected):
-    assert full_list_access(is_admin, resource_type, action) is expected
+def test_project_owner_is_the_user_named_like_it(project_name, expected):
+    assert project_owner(project_name, "alice", "default") is expected
+
+
+@pytest.mark.parametrize("action", [*INSTANCE_ACTIONS, "create"])
+def test_developer_only_reads_their_own_project_and_the_default_one(action):
+    assert allowed(False, "project", action, Owner.SELF) is (action == "read")
+    assert allowed(False, "project", action, Owner.SERVER) is (action == "read")
+    assert not allowed(False, "project", action, Owner.OTHER)
+    assert not allowed(False, "project", action, Owner.MISSING)
+
+
+@pytest.mark.parametrize("resource_type", ["pipeline", "pipeline_run", "artifact", "model", "pipeline_snapshot"])
+def test_developer_creates_only_in_their_own_project(resource_type):
+    assert allowed(False, resource_type, "create", None, in_own_project=True)
+    assert not allowed(False, resource_type, "create", None, in_own_project=False)
+    assert allowed(True, resource_type, "create", None, in_own_project=False)
 
 
 @pytest.mark.parametrize(
@@ -173,6 +186,35 @@ def test_full_list_access(is_admin, resource_type, action, expected):
 )
 def test_classify(method, path, expected):
     assert classify(method, path) == expected
+
+
+SCOPED = frozenset({"/api/v1/runs", "/api/v1/pipelines"})
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "expected"),
+    [
+        ("GET", "/api/v1/runs", "", Guard(Rule.OWN_PROJECT_QUERY)),
+        ("GET", "/api/v1/runs/", "size=20&sort_by=desc:created", Guard(Rule.OWN_PROJECT_QUERY)),
+        ("GET", "/api/v1/pipelines", "project=default", Guard(Rule.OWN_PROJECT_QUERY)),
+        ("GET", "/api/v1/runs", "project=5b0c3c53-8d39-4f4b-9d6b-9b5b4d2f0a01", None),
+        ("GET", "/api/v1/runs", "project=bob", None),
+        ("POST", "/api/v1/runs", "", None),
+        ("GET", "/api/v1/stacks", "", None),
+        ("GET", "/api/v1/projects/default", "", Guard(Rule.OWN_PROJECT_PATH, "")),
+        ("GET", "/api/v1/projects/default/statistics", "", Guard(Rule.OWN_PROJECT_PATH, "/statistics")),
+        ("GET", "/api/v1/projects/defaults", "", None),
+        ("DELETE", "/api/v1/projects/default", "", None),
+        ("GET", "/api/v1/projects/bob", "", None),
+    ],
+)
+def test_requests_for_the_default_project(method, path, query, expected):
+    assert classify(method, path, query, SCOPED) == expected
+
+
+def test_own_project_path():
+    assert own_project_path("alice", "/statistics") == "/api/v1/projects/alice/statistics"
+    assert own_project_path("alice", "") == "/api/v1/projects/alice"
 
 
 @pytest.mark.parametrize(

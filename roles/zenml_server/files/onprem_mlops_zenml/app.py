@@ -5,7 +5,9 @@ With an RBAC implementation configured, ZenML stops enforcing the admin-only che
 is none (creating, reading, changing and deleting other users, service accounts and their API keys,
 server settings): those routes never consult the RBAC class, so this wrapper enforces them instead. It
 also filters the few lists and reads ZenML serves without asking the RBAC class (tags, model version
-links). ``routes`` decides; this module authenticates the caller exactly as ZenML does and applies it.
+links), and sends a developer's requests for the default project (all the open-source dashboard makes) to
+their own project. ``routes`` decides; this module authenticates the caller exactly as ZenML does and
+applies it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from onprem_mlops_zenml.routes import (
     Rule,
     classify,
     is_self,
+    own_project_path,
     restricted_query,
     settings_update_allowed,
 )
@@ -35,6 +38,20 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def project_scoped_lists(app: Any) -> frozenset[str]:
+    """The paths of ZenML's GET routes that list objects of one project (a ``project`` query parameter).
+
+    Read from the OpenAPI description (built once, ~2 s, and kept by FastAPI for /openapi.json): ZenML's
+    routers are wrapped in ways that change between FastAPI releases, the description does not.
+    """
+    paths = set()
+    for path, operations in app.openapi()["paths"].items():
+        parameters = operations.get("get", {}).get("parameters", [])
+        if "{" not in path and any(item.get("in") == "query" and item.get("name") == "project" for item in parameters):
+            paths.add(path.rstrip("/"))
+    return frozenset(paths)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -111,11 +128,15 @@ def _replay(body: bytes) -> Receive:
 class AdminRouteGuard:
     """Refuse the admin-only routes to everyone but ZenML administrators."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, scoped_lists: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.scoped_lists = scoped_lists
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        guard = classify(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        guard = None
+        if scope["type"] == "http":
+            query_string = scope.get("query_string", b"").decode("latin-1")
+            guard = classify(scope["method"], scope["path"], query_string, self.scoped_lists)
         if guard is None:
             await self.app(scope, receive, send)
             return
@@ -131,6 +152,12 @@ class AdminRouteGuard:
             parameter = "id" if guard.rule is Rule.OWN_USER_LIST else "user"
             query = restricted_query(query_string, parameter, str(user.id))
             await self.app({**scope, "query_string": query.encode("latin-1")}, receive, send)
+        elif guard.rule is Rule.OWN_PROJECT_QUERY:
+            query = restricted_query(query_string, "project", user.name)
+            await self.app({**scope, "query_string": query.encode("latin-1")}, receive, send)
+        elif guard.rule is Rule.OWN_PROJECT_PATH:
+            path = own_project_path(user.name, guard.target or "")
+            await self.app({**scope, "path": path, "raw_path": path.encode()}, receive, send)
         elif guard.rule is Rule.OWN_TAG:
             owner = await anyio.to_thread.run_sync(_tag_owner, guard.target or "")
             if owner and owner != str(user.id):
@@ -149,4 +176,4 @@ class AdminRouteGuard:
             await _forbid(send, "Only administrators can manage users, service accounts and their API keys.")
 
 
-app = AdminRouteGuard(zenml_app)
+app = AdminRouteGuard(zenml_app, project_scoped_lists(zenml_app))

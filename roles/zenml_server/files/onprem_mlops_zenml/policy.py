@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-# Listed in full for everyone: projects (the default one) have no owner column, so a filtered list would be
-# empty. Other types list the user's own objects plus the server's (the built-in flavors, the default stack).
-SHARED_READ = frozenset({"project"})
+PROJECT = "project"
 # Types a developer may create: everything user-owned. Projects and service accounts are the administrator's.
-NOT_CREATABLE = frozenset({"project", "service_account"})
+NOT_CREATABLE = frozenset({PROJECT, "service_account"})
 READ = "read"
 CREATE = "create"
 
@@ -35,17 +33,32 @@ def owner_of(owner_id: str | None, user_id: str, exists: bool = True) -> Owner:
     return Owner.SELF if str(owner_id) == str(user_id) else Owner.OTHER
 
 
-def allowed(is_admin: bool, resource_type: str, action: str, owner: Owner | None) -> bool:
+def project_owner(project_name: str | None, user_name: str, default_project: str) -> Owner:
+    """Projects have no owner column: a user's project is the one named like them (made by zenml_tenant)."""
+    if project_name is None:
+        return Owner.MISSING
+    if project_name == user_name:
+        return Owner.SELF
+    return Owner.SERVER if project_name == default_project else Owner.OTHER
+
+
+def allowed(is_admin: bool, resource_type: str, action: str, owner: Owner | None, in_own_project: bool = True) -> bool:
     """Whether a user may perform ``action`` on a resource.
 
     ``owner`` is None for a check on the type itself (create, prune, backup), else the owner of the instance.
-    Developers: create user-owned types; everything on their own objects; read shared and server-owned
-    objects; nothing on other users' objects, and no type-wide operation (prune, backup/restore, share).
+    ``in_own_project`` says whether a project-scoped resource belongs to the user's own project (True for
+    types outside projects). Developers: create user-owned types in their own project; everything on their
+    own objects; read their own project, the default one and server-owned objects; nothing on other users'
+    objects or projects, and no type-wide operation (prune, backup/restore, share).
     """
     if is_admin:
         return True
+    if resource_type == PROJECT:
+        # Names are ZenML's unique keys within a project: each developer works in their own, so the same
+        # pipeline name in two students' code neither collides nor tells one about the other.
+        return action == READ and owner in (Owner.SELF, Owner.SERVER)
     if owner is None:
-        return action == CREATE and resource_type not in NOT_CREATABLE
+        return action == CREATE and resource_type not in NOT_CREATABLE and in_own_project
     if owner is Owner.SELF:
         return True
     if owner is Owner.SERVER:
@@ -54,6 +67,9 @@ def allowed(is_admin: bool, resource_type: str, action: str, owner: Owner | None
     return False
 
 
-def full_list_access(is_admin: bool, resource_type: str, action: str) -> bool:
-    """Whether a list of ``resource_type`` needs no filter; if not, ZenML lists the user's and the server's."""
-    return is_admin or (action == READ and resource_type in SHARED_READ)
+def full_list_access(is_admin: bool) -> bool:
+    """Whether a list needs no filter; if not, ZenML lists the user's objects and the server's.
+
+    Projects have no owner column: a developer's list of them is their own and the default one, by id.
+    """
+    return is_admin

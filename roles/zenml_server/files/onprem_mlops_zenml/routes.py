@@ -4,6 +4,9 @@
   ``rbac_enabled`` test, a guard that switches off as soon as an RBAC implementation is configured, and
   the routes never ask that implementation.
 - Routes that never ask it either: tags (read and list) and the model version link lists.
+- Requests that name no project, or the default one, on project-scoped routes: ZenML answers them for the
+  default project, where a developer creates nothing (each works in the project named like them). The
+  open-source dashboard only ever asks that way, so a developer's requests go to their own project.
 
 The wrapping app (``app.py``) applies the decision made here before ZenML sees the request. Pure Python,
 without ZenML.
@@ -18,6 +21,7 @@ from enum import Enum
 from urllib.parse import parse_qsl, unquote, urlencode
 
 PREFIX = "/api/v1"
+DEFAULT_PROJECT = "default"
 
 
 class Rule(Enum):
@@ -29,6 +33,8 @@ class Rule(Enum):
     OWN_LIST = "own_list"
     OWN_TAG = "own_tag"
     SETTINGS = "settings"
+    OWN_PROJECT_QUERY = "own_project_query"
+    OWN_PROJECT_PATH = "own_project_path"
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,28 @@ _OWNER_FILTERED_LISTS = frozenset(
     {f"{PREFIX}/tags", f"{PREFIX}/model_version_artifacts", f"{PREFIX}/model_version_pipeline_runs"}
 )
 _TAG = re.compile(rf"^{PREFIX}/tags/(?P<tag>[^/]+)$")
+_DEFAULT_PROJECT_PATH = re.compile(rf"^{PREFIX}/projects/{DEFAULT_PROJECT}(?P<rest>/.*)?$")
 
 
-def classify(method: str, path: str) -> Guard | None:
-    """The guard of a request, or None when ZenML's own checks (and the RBAC class) decide alone."""
+def _names_default_project(query_string: str) -> bool:
+    projects = [value for name, value in parse_qsl(query_string, keep_blank_values=True) if name == "project"]
+    return not projects or all(value in ("", DEFAULT_PROJECT) for value in projects)
+
+
+def classify(
+    method: str, path: str, query_string: str = "", project_scoped_lists: frozenset[str] = frozenset()
+) -> Guard | None:
+    """The guard of a request, or None when ZenML's own checks (and the RBAC class) decide alone.
+
+    ``project_scoped_lists`` are the paths of the list routes that take a ``project`` query parameter.
+    """
     path = path.rstrip("/") or "/"
     method = method.upper()
+    if method == "GET" and path in project_scoped_lists and _names_default_project(query_string):
+        return Guard(Rule.OWN_PROJECT_QUERY)
+    match = _DEFAULT_PROJECT_PATH.match(path)
+    if method == "GET" and match:
+        return Guard(Rule.OWN_PROJECT_PATH, match["rest"] or "")
     if any(path == prefix or path.startswith(prefix + "/") for prefix in _ADMIN_PREFIXES):
         return Guard(Rule.ADMIN_ONLY)
     if method == "GET" and path in _OWNER_FILTERED_LISTS:
@@ -76,6 +98,11 @@ def classify(method: str, path: str) -> Guard | None:
     return None
 
 
+def own_project_path(user_name: str, rest: str) -> str:
+    """``/projects/default[/…]`` for the developer: their own project (named like them)."""
+    return f"{PREFIX}/projects/{user_name}{rest}"
+
+
 def is_self(target: str, user_id: str, user_name: str) -> bool:
     """Whether a ``/users/{user_name_or_id}`` path names the requesting user."""
     return target.lower() == str(user_id).lower() or target == user_name
@@ -85,7 +112,7 @@ def restricted_query(query_string: str, parameter: str, value: str) -> str:
     """A query string with ``parameter`` forced to ``value``, whatever the client sent for it.
 
     ``GET /users`` gets ``id=<the user>`` (what ZenML does without RBAC), the owner-filtered lists
-    ``user=<the user>``.
+    ``user=<the user>``, a developer's project-scoped lists ``project=<their project>``.
     """
     kept = [(name, v) for name, v in parse_qsl(query_string, keep_blank_values=True) if name != parameter]
     return urlencode([*kept, (parameter, str(value))])

@@ -55,6 +55,7 @@ def test_one_set_of_roles_and_resource_names() -> None:
     zenml = _zenml_tenant.names("alice")
     assert zenml["stack"] == names["zenml_stack"] == "alice-stack"
     assert (zenml["s3_secret"], zenml["mlflow_secret"]) == ("alice-s3", "alice-mlflow")
+    assert zenml["project"] == names["zenml_project"] == "alice"
     assert (zenml["artifact_store"], zenml["orchestrator"]) == ("alice-artifact-store", "alice-orchestrator")
 
 

@@ -4,7 +4,8 @@ It sits where ``requests.Session`` would be, so the module code under test runs 
 HTTP call. It models the server behaviour the modules depend on, as measured on a real 0.98.0 server:
 owners come from the caller's token, private secrets are visible only to their owner (404 for anyone
 else, admins included), component secret references are resolved as the caller, an account that owns
-anything cannot be deleted, and only the deactivate/activate pair sets another account's password.
+anything cannot be deleted, only the deactivate/activate pair sets another account's password, and only an
+admin creates and deletes projects (deleting one deletes what it holds).
 The tests at the end pin those behaviours down.
 """
 
@@ -17,8 +18,10 @@ from urllib.parse import urlsplit
 import pytest
 
 _REFERENCE = re.compile(r"^\{\{\s*(\S+?)\.(\S+)\s*\}\}$")
-_PAGE = re.compile(r"^/api/v1/(users|components|stacks|secrets)$")
-_ITEM = re.compile(r"^/api/v1/(users|components|stacks|secrets)/([^/]+)(/activate|/deactivate)?$")
+_PAGE = re.compile(r"^/api/v1/(users|components|stacks|secrets|projects)$")
+_ITEM = re.compile(r"^/api/v1/(users|components|stacks|secrets|projects)/([^/]+)(/activate|/deactivate)?$")
+# What a project holds, counted only: the fake keeps ``contents[project id][kind] = count``.
+_CONTENTS = re.compile(r"^/api/v1/(pipelines|runs|artifacts|models|pipeline_snapshots|code_repositories)$")
 
 
 class FakeResponse:
@@ -51,12 +54,15 @@ class FakeZenml:
         self.secrets: dict[str, dict] = {}
         self.components: dict[str, dict] = {}
         self.stacks: dict[str, dict] = {}
+        self.projects: dict[str, dict] = {}
+        self.contents: dict[str, dict[str, int]] = {}
         self.tokens: dict[str, str] = {}
         self.calls: list[tuple[str, str, str | None]] = []
         self.logins = 0
         self.fail_next: dict[tuple[str, str], tuple[int, object]] = {}
         self._lock = threading.RLock()
         self.add_user(admin, admin_password, is_admin=True)
+        self.add_project("default")
 
     # ------------------------------------------------------------------ test helpers
 
@@ -70,8 +76,17 @@ class FakeZenml:
             "active": active,
             "activation_token": None,
             "other_resources": 0,
+            "default_project_id": None,
         }
         return user_id
+
+    def add_project(self, name: str) -> str:
+        project_id = _new_id()
+        self.projects[project_id] = {"id": project_id, "name": name}
+        return project_id
+
+    def project(self, name: str) -> dict | None:
+        return next((item for item in self.projects.values() if item["name"] == name), None)
 
     def user(self, name: str) -> dict | None:
         return next((user for user in self.users.values() if user["name"] == name), None)
@@ -123,6 +138,10 @@ class FakeZenml:
             raise ApiError(401, "CredentialsNotValid", "Authentication error")
         if path == "/api/v1/current-user":
             return self._user_answer(self.users[caller])
+        contents = _CONTENTS.match(path)
+        if contents and method == "GET":
+            total = self.contents.get(params.get("project"), {}).get(contents.group(1), 0)
+            return {"index": 1, "total_pages": 1, "total": total, "items": []}
         page = _PAGE.match(path)
         if page and method == "GET":
             return self._list(page.group(1), caller, params)
@@ -146,6 +165,7 @@ class FakeZenml:
                 "active": user["active"],
                 "is_admin": user["is_admin"],
                 "activation_token": user["activation_token"],
+                "default_project_id": user["default_project_id"],
             },
         }
 
@@ -194,6 +214,10 @@ class FakeZenml:
                 raise ApiError(403, "IllegalOperationError", "Cannot change the admin status of your own user account.")
             self._require_admin(caller, "update other user account")
             user["is_admin"] = body["is_admin"]
+        if "default_project_id" in body:
+            if user["id"] != caller:
+                self._require_admin(caller, "update other user account")
+            user["default_project_id"] = self._find_project(body["default_project_id"])["id"]
         return self._user_answer(user)
 
     def _deactivate(self, caller: str, key: str) -> dict:
@@ -242,6 +266,37 @@ class FakeZenml:
             "total": len(items),
             "items": [answer_of(i, hydrate) for i in chunk],
         }
+
+    # ------------------------------------------------------------------ projects
+
+    def _project_answer(self, project: dict, _hydrate: bool = True) -> dict:
+        return {"id": project["id"], "name": project["name"], "body": {"display_name": project["name"]}}
+
+    def _find_project(self, key: str) -> dict:
+        project = self.projects.get(key) or self.project(key)
+        if project is None:
+            raise ApiError(404, "KeyError", f"No project with the '{key}' name or ID was found")
+        return project
+
+    def _create_projects(self, caller: str, body: dict) -> dict:
+        self._require_admin(caller, "create project")
+        if self.project(body["name"]):
+            raise ApiError(409, "EntityExistsError", f"Found an existing project with the name {body['name']}")
+        return self._project_answer(self.projects[self.add_project(body["name"])])
+
+    def _get_projects(self, caller: str, key: str, _body) -> dict:
+        return self._project_answer(self._find_project(key))
+
+    def _delete_projects(self, caller: str, key: str, _body) -> None:
+        project = self._find_project(key)
+        self._require_admin(caller, "delete project")
+        if project["name"] == "default":
+            raise ApiError(403, "IllegalOperationError", "The default project cannot be deleted.")
+        del self.projects[project["id"]]
+        self.contents.pop(project["id"], None)
+        for user in self.users.values():
+            if user["default_project_id"] == project["id"]:
+                user["default_project_id"] = None
 
     def _visible(self, kind: str, item: dict, caller: str) -> bool:
         if kind == "users":
@@ -436,3 +491,15 @@ def test_secret_references_resolve_as_the_caller(fake: FakeZenml) -> None:
     body = {"name": "c", "type": "experiment_tracker", "flavor": "mlflow", "configuration": {"u": "{{s.k}}"}}
     assert _call(fake, "POST", "/api/v1/components", fake.token_for("bob"), json=body).status_code == 404
     assert _call(fake, "POST", "/api/v1/components", alice, json=body).status_code == 200
+
+
+def test_only_an_admin_creates_and_deletes_projects(fake: FakeZenml) -> None:
+    alice, root = fake.token_for("alice"), fake.token_for("root")
+    assert _call(fake, "POST", "/api/v1/projects", alice, json={"name": "alice"}).status_code == 403
+    created = _call(fake, "POST", "/api/v1/projects", root, json={"name": "alice"}).json()
+    user_id = fake.user("alice")["id"]
+    update = {"default_project_id": created["id"]}
+    assert _call(fake, "PUT", f"/api/v1/users/{user_id}", root, json=update).status_code == 200
+    assert _call(fake, "DELETE", f"/api/v1/projects/{created['id']}", alice).status_code == 403
+    assert _call(fake, "DELETE", f"/api/v1/projects/{created['id']}", root).status_code == 200
+    assert fake.user("alice")["default_project_id"] is None

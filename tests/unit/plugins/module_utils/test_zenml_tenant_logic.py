@@ -327,6 +327,8 @@ def client(server: FakeZenml) -> ZenmlClient:
 
 ALL_CREATED = [
     "create user alice",
+    "create project alice",
+    "set_default project alice",
     "create secret alice-s3",
     "create secret alice-mlflow",
     "create component alice-artifact-store",
@@ -356,8 +358,12 @@ def test_present_creates_everything_owned_by_the_user_then_changes_nothing(
     first = ensure_present(client, spec(), "on_create", check_mode=False).result
     assert first["actions"] == ALL_CREATED
     assert server.owned_by("alice") == OWNED
-    writers = {caller for method, path, caller in server.writes() if path != "/api/v1/users"}
-    assert writers == {"alice"}, "everything but the account itself is written with the user's own login"
+    admin_paths = {"/api/v1/users", "/api/v1/projects", f"/api/v1/users/{server.user('alice')['id']}"}
+    writers = {caller for method, path, caller in server.writes() if path not in admin_paths}
+    assert writers == {"alice"}, "everything but the account and its project is written with the user's own login"
+    project = server.project("alice")
+    assert first["project"] == {"name": "alice", "id": project["id"]}
+    assert server.user("alice")["default_project_id"] == project["id"]
     stack = next(iter(server.stacks.values()))
     assert stack["components"] == {kind: [first["components"][kind]["id"]] for kind in stack["components"]}
     assert set(stack["components"]) == {ARTIFACT_STORE, EXPERIMENT_TRACKER, ORCHESTRATOR}
@@ -496,13 +502,14 @@ def test_removal_takes_the_persons_other_stacks_and_components(server: FakeZenml
 def test_removal_without_the_password_enters_the_account(server: FakeZenml, client: ZenmlClient) -> None:
     ensure_present(client, spec(), "on_create", check_mode=False)
     outcome = remove(client, Tenant(name="alice"), check_mode=False).result
-    assert outcome["actions"][-4:] == [
+    assert outcome["actions"][-5:] == [
         "take_over user alice",
         "delete secret alice-mlflow",
         "delete secret alice-s3",
         "delete user alice",
+        "delete project alice",
     ]
-    assert (server.user("alice"), server.secrets) == (None, {})
+    assert (server.user("alice"), server.secrets, server.project("alice")) == (None, {}, None)
 
 
 def test_an_account_with_other_resources_is_deactivated(server: FakeZenml, client: ZenmlClient) -> None:
@@ -511,6 +518,7 @@ def test_an_account_with_other_resources_is_deactivated(server: FakeZenml, clien
     outcome = remove(client, Tenant(name="alice", password="alice-password"), check_mode=False).result
     assert outcome["account"] == "deactivated" and outcome["actions"][-1] == "deactivate user alice"
     assert "still owns other resources" in outcome["warnings"][0]
+    assert server.project("alice") is not None, "the project holds the account's runs: kept with it"
     assert not server.user("alice")["active"] and server.owned_by("alice") == {
         "secrets": [],
         "components": [],
@@ -562,3 +570,23 @@ def test_manage_all_keeps_the_order_with_many_people(
     )
     assert failures == [] and all(outcome.result["account"] == "deleted" for outcome in outcomes)
     assert [user["name"] for user in server.users.values()] == ["root"]
+
+
+def test_a_project_that_is_not_empty_stays_when_the_account_goes(server: FakeZenml, client: ZenmlClient) -> None:
+    ensure_present(client, spec(), "on_create", check_mode=False)
+    # A teacher ran a pipeline in alice's project: alice owns nothing more, but the project is not empty.
+    server.contents[server.project("alice")["id"]] = {"pipelines": 1, "runs": 2}
+    outcome = remove(client, Tenant(name="alice", password="alice-password"), check_mode=False).result
+    assert outcome["account"] == "deleted" and "delete project alice" not in outcome["actions"]
+    assert "still holds 1 pipelines, 2 runs" in outcome["warnings"][0]
+    assert server.project("alice") is not None
+
+
+def test_an_existing_project_becomes_the_accounts_default(server: FakeZenml, client: ZenmlClient) -> None:
+    user_id = server.add_user("alice", "alice-password")
+    project_id = server.add_project("alice")
+    outcome = ensure_present(client, spec(), "on_create", check_mode=False)
+    assert "create project alice" not in outcome.result["actions"]
+    assert "set_default project alice" in outcome.result["actions"]
+    assert outcome.before["default_project"] is False and outcome.after["default_project"] is True
+    assert server.users[user_id]["default_project_id"] == project_id
