@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Remove every container, volume and network labelled with a stack name (data included!), and the
-# DOCKER-USER rules of its jobs network (commented "<stack> jobs -> <service>").
+# DOCKER-USER rules of its jobs network and its firewall allow-list (commented "<stack> jobs -> <service>"
+# and "<stack> allow -> <service>").
 #   scripts/remove-stack.sh mlops-ci
 set -euo pipefail
 stack="${1:?usage: $0 STACK_NAME}"
@@ -13,7 +14,8 @@ mapfile -t networks < <(docker network ls -q --filter "$label")
 [ "${#networks[@]}" -eq 0 ] || docker network rm "${networks[@]}" >/dev/null
 rules=0
 if command -v iptables >/dev/null 2>&1; then
-  mapfile -t stale < <(iptables -S DOCKER-USER 2>/dev/null | grep -F -- "--comment \"$stack jobs -> " || true)
+  mapfile -t stale < <(iptables -S DOCKER-USER 2>/dev/null \
+    | grep -F -e "--comment \"$stack jobs -> " -e "--comment \"$stack allow -> " || true)
   for rule in "${stale[@]}"; do
     # `-A DOCKER-USER ...` as printed becomes `-D DOCKER-USER ...`; eval keeps the quoted comment whole.
     eval "iptables -D ${rule#-A }" && rules=$((rules + 1))

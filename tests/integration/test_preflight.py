@@ -121,3 +121,46 @@ def test_port_used_by_another_program_refused(inventory, busy_port):
     assert completed.returncode != 0
     assert f"Port {busy_port} on 127.0.0.1 (zenml server) is" in completed.stdout, completed.stdout[-3000:]
     _assert_nothing_created(tmp_path, stack)
+
+
+# The secrets the credentials role generates (roles/credentials/defaults/main.yml).
+MISSING_CANDIDATES = yaml.safe_load((REPO / "roles" / "credentials" / "defaults" / "main.yml").read_text())[
+    "credentials_generated"
+]
+
+
+def _containers(stack_name: str) -> dict[str, str]:
+    """Each container of the stack with its id and start time: what a recreation or restart changes."""
+    listing = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=org.onprem-mlops.stack={stack_name}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    inspected = json.loads(subprocess.run(["docker", "inspect", *listing], capture_output=True, check=True).stdout)
+    return {item["Name"]: f"{item['Id']} {item['State']['StartedAt']}" for item in inspected}
+
+
+@pytest.mark.parametrize("kept", [[], ["zenml_admin_password", "minio_root_password"]], ids=["none", "some"])
+def test_lost_credentials_refused_on_a_stack_with_data(stack, tmp_path, kept):
+    """A control node without the secrets of a running stack must not generate new ones (issue 10, item 6)."""
+    stack_name = stack.vars["mlops_stack_name"]
+    credentials = tmp_path / "credentials"
+    (credentials / "server").mkdir(parents=True)
+    for name in kept:
+        (credentials / "server" / name).write_text(stack.secrets[name], encoding="utf-8")
+    before = _containers(stack_name)
+    variables = {**stack.vars, "mlops_credentials_dir": str(credentials)}
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "mlops_servers.yml").write_text(yaml.safe_dump(variables), encoding="utf-8")
+    (tmp_path / "hosts.yml").write_text(stack.inventory.read_text(encoding="utf-8"), encoding="utf-8")
+    completed = run_playbook(["-i", str(tmp_path / "hosts.yml"), "playbooks/run_server.yml"], timeout=600)
+    assert completed.returncode != 0
+    output = completed.stdout
+    assert f"The stack {stack_name} on" in output and "already holds data" in output, output[-3000:]
+    assert "database_root_password" in output and "Nothing was changed" in output
+    assert f"volume {stack_name}-database-data" in output
+    missing = output.split("mlops_secrets gives ", 1)[1].split(". New secrets", 1)[0].split(", ")
+    assert sorted(missing) == sorted(set(stack.secrets) & set(MISSING_CANDIDATES) - set(kept))
+    assert sorted(path.name for path in (credentials / "server").iterdir()) == sorted(kept)
+    assert _containers(stack_name) == before

@@ -48,10 +48,23 @@ def _assert_data_kept(stack_vars, secrets) -> None:
     assert f"persist-{MARK}" in zenml.stack_names()
 
 
+def _docker_user_rules(host, stack_vars) -> list[str]:
+    """The stack's rules in DOCKER-USER: its jobs network's, and its firewall allow-list's when one is set."""
+    listing = host.check_output("iptables -w -S DOCKER-USER")
+    return [line for line in listing.splitlines() if f'--comment "{stack_vars["mlops_stack_name"]} ' in line]
+
+
 @pytest.fixture(scope="module")
 def written(stack_vars, secrets):
     _write_data(stack_vars, secrets)
     return True
+
+
+@pytest.fixture(scope="module")
+def docker_user_rules_before(host, stack_vars) -> list[str]:
+    rules = _docker_user_rules(host, stack_vars)
+    assert rules, "the stack has no DOCKER-USER rules to watch"
+    return rules
 
 
 def test_data_survives_container_restarts(host, stack_vars, secrets, written):
@@ -61,7 +74,14 @@ def test_data_survives_container_restarts(host, stack_vars, secrets, written):
     _assert_data_kept(stack_vars, secrets)
 
 
-def test_data_survives_a_docker_daemon_restart(host, stack_vars, secrets, written):
+def test_data_survives_a_docker_daemon_restart(host, stack_vars, secrets, written, docker_user_rules_before):
     _restart_docker_daemon(host)
     wait_all_healthy(host, stack_vars)
     _assert_data_kept(stack_vars, secrets)
+
+
+def test_docker_user_rules_survive_a_docker_daemon_restart(host, stack_vars, docker_user_rules_before):
+    # dockerd creates DOCKER-USER when it is missing and never flushes it: the rules the playbook put there
+    # (jobs network, firewall allow-list) must be there, in the same order, and still reached from FORWARD.
+    assert _docker_user_rules(host, stack_vars) == docker_user_rules_before
+    assert "-A FORWARD -j DOCKER-USER" in host.check_output("iptables -w -S FORWARD").splitlines()
