@@ -57,8 +57,9 @@ def _lifetime(rules: list) -> int | None:
     return None
 
 
-def _quota(clients: MinioClients, name: str) -> int | None:
-    config = admin_json(clients.admin.bucket_quota_get, name) or {}
+def bucket_quota(clients: MinioClients, name: str, missing: tuple[str, ...] = ()) -> int | None:
+    """The bucket's hard quota in bytes; None without one (or when MinIO answers one of ``missing``)."""
+    config = admin_json(clients.admin.bucket_quota_get, name, missing=missing) or {}
     # "quota" is what the SDK writes; "size" is its successor in newer MinIO clients.
     size = max(int(config.get("size") or 0), int(config.get("quota") or 0))
     return size or None
@@ -82,7 +83,7 @@ def read_bucket(clients: MinioClients, name: str) -> tuple[dict | None, list]:
     rules = list(lifecycle.rules) if lifecycle else []
     state = {
         "name": name,
-        "quota": _quota(clients, name),
+        "quota": bucket_quota(clients, name),
         "object_lifetime_days": _lifetime(rules),
         "versioning": clients.s3.get_bucket_versioning(name).status == ENABLED,
         "policy": _bucket_policy(clients, name),

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ansible_collections.onprem.mlops.plugins.module_utils import _status_docker as engine
+from ansible_collections.onprem.mlops.plugins.module_utils._minio_bucket import bucket_quota, bucket_usage
 from ansible_collections.onprem.mlops.plugins.module_utils._tenant import user_resources
 from ansible_collections.onprem.mlops.plugins.module_utils.database import (
     MYSQL,
@@ -120,21 +121,14 @@ def data_usage(clients: MinioClients) -> tuple[dict[str, dict], str | None]:
 
 
 def listed_usage(clients: MinioClients, bucket: str) -> dict:
-    """Bytes and objects of a bucket, counted by listing every version (exact, one request per 1,000)."""
-    usage = {"size": 0, "objects": 0}
-    for entry in clients.s3.list_objects(bucket, recursive=True, include_version=True):
-        if entry.is_delete_marker:
-            continue
-        usage["size"] += entry.size or 0
-        if entry.is_latest in (None, True, "true"):
-            usage["objects"] += 1
-    return usage
+    """Bytes (every version) and objects of a bucket, counted by listing (exact, one request per 1,000)."""
+    usage = bucket_usage(clients, bucket)
+    return {"size": usage["size_all_versions"], "objects": usage["objects"]}
 
 
 def quota(clients: MinioClients, bucket: str) -> int | None:
     """The bucket's hard quota in bytes; None without one, or without the bucket."""
-    config = admin_json(clients.admin.bucket_quota_get, bucket, missing=("NoSuchBucket",)) or {}
-    return max(int(config.get("size") or 0), int(config.get("quota") or 0)) or None
+    return bucket_quota(clients, bucket, missing=("NoSuchBucket",))
 
 
 def bucket_figures(clients: MinioClients, buckets: list[str], source: str) -> tuple[dict[str, dict], dict]:
