@@ -35,7 +35,9 @@ def write_inventory(directory: Path, stack: str, ports: dict[str, int], **settin
         mlops_network_name=stack,
         mlops_credentials_dir=str(directory / "credentials"),
         python_env_path=str(directory / "venv"),
-        **settings,
+        # The benchmarks talk to the services' own ports in clear text, as before TLS, unless one asks for
+        # TLS (bench/load measures the front door).
+        **{"mlops_tls_certificates": "none", **settings},
     )
     (directory / "group_vars").mkdir()
     (directory / "group_vars" / "mlops_servers.yml").write_text(yaml.safe_dump(variables))

@@ -6,7 +6,7 @@
 # hash of its build context (Dockerfile and files, build arguments, parent image's hash). An
 # image whose tag already exists with the same hash is skipped, so a warm run takes seconds.
 #
-# Usage: scripts/build-images.sh [--force] [--verbose] [all|base|python|mariadb|minio|zenml-server|ci-job|gitlab-runner]...
+# Usage: scripts/build-images.sh [--force] [--verbose] [all|base|python|mariadb|minio|caddy|zenml-server|ci-job|gitlab-runner]...
 #
 # Environment:
 #   MLOPS_IMAGE_PREFIX            image name prefix (default: onprem-mlops)
@@ -19,6 +19,8 @@
 #   MLOPS_HOST_CA_BUNDLE          CA bundle copied into the python image for pip
 #                                 (default: /etc/ssl/certs/ca-certificates.crt)
 #   MLOPS_GITLAB_RUNNER_BINARY    use this gitlab-runner binary instead of building one from source
+#   MLOPS_ZENML_VERSION           ZenML release of the zenml-server image (default: the pinned one below;
+#                                 e.g. the previous release, to test playbooks/upgrade.yml)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -30,7 +32,10 @@ readonly BASE_RECIPE_VERSION=1
 readonly DEBIAN_SUITE=bookworm
 readonly PYTHON_TAG=3.11-bookworm
 readonly MARIADB_TAG=10.11
+# Debian bookworm's caddy package.
+readonly CADDY_TAG=2.6
 readonly ZENML_VERSION=0.98.0
+readonly ZENML_SERVER_VERSION="${MLOPS_ZENML_VERSION:-$ZENML_VERSION}"
 # The CI job image's tag names its pinned client versions (images/ci-job/requirements.txt).
 readonly MLFLOW_VERSION=3.17.2
 readonly CI_JOB_TAG=zenml-$ZENML_VERSION-mlflow-$MLFLOW_VERSION
@@ -53,7 +58,7 @@ readonly GITLAB_RUNNER_MODULE_VERSION=v1.11.1-0.20260903214710-fc1f1862bd91
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 readonly LABEL_KEY=org.onprem-mlops.context-hash
-readonly ALL_TARGETS=(base python mariadb minio zenml-server ci-job gitlab-runner)
+readonly ALL_TARGETS=(base python mariadb minio caddy zenml-server ci-job gitlab-runner)
 
 PREFIX="${MLOPS_IMAGE_PREFIX:-onprem-mlops}"
 MIRROR="${MLOPS_DEBIAN_MIRROR:-$(python3 "$(dirname "${BASH_SOURCE[0]}")/apt-mirror.py" main || true)}"
@@ -88,7 +93,8 @@ image_ref() {
     python) echo "$PREFIX/python:$PYTHON_TAG" ;;
     mariadb) echo "$PREFIX/mariadb:$MARIADB_TAG" ;;
     minio) echo "$PREFIX/minio:$MINIO_TAG" ;;
-    zenml-server) echo "$PREFIX/zenml-server:$ZENML_VERSION" ;;
+    caddy) echo "$PREFIX/caddy:$CADDY_TAG" ;;
+    zenml-server) echo "$PREFIX/zenml-server:$ZENML_SERVER_VERSION" ;;
     ci-job) echo "$PREFIX/ci-job:$CI_JOB_TAG" ;;
     gitlab-runner) echo "$PREFIX/gitlab-runner:$(gitlab_runner_tag)" ;;
     *) die "unknown target: $1" ;;
@@ -449,6 +455,11 @@ build_target() {
       BUILD_ARGS=("BASE_IMAGE=$(image_ref base)")
       build_image mariadb "$(image_ref mariadb)"
       ;;
+    caddy)
+      context_from_dir caddy
+      BUILD_ARGS=("BASE_IMAGE=$(image_ref base)")
+      build_image caddy "$(image_ref caddy)"
+      ;;
     minio)
       ref="$(image_ref minio)"
       start=$SECONDS
@@ -463,7 +474,7 @@ build_target() {
       ;;
     zenml-server)
       context_from_dir zenml-server
-      BUILD_ARGS=("PYTHON_IMAGE=$(image_ref python)" "ZENML_VERSION=$ZENML_VERSION")
+      BUILD_ARGS=("PYTHON_IMAGE=$(image_ref python)" "ZENML_VERSION=$ZENML_SERVER_VERSION")
       build_image zenml-server "$(image_ref zenml-server)"
       ;;
     ci-job)
@@ -508,7 +519,7 @@ main() {
         explicit+=("$arg")
         runner_fatal=1
         ;;
-      base | python | mariadb | minio | zenml-server | ci-job) explicit+=("$arg") ;;
+      base | python | mariadb | minio | caddy | zenml-server | ci-job) explicit+=("$arg") ;;
       *)
         usage >&2
         die "unknown argument: $arg"

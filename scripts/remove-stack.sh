@@ -21,7 +21,10 @@ if command -v iptables >/dev/null 2>&1; then
     eval "iptables -D ${rule#-A }" && rules=$((rules + 1))
   done
 fi
-# The ZenML server's access-control package (zenml_server_access_control_dir's default).
-rm -rf "/opt/$stack/zenml-server"
-rmdir "/opt/$stack" 2>/dev/null || true
+# The stack's files on the server at the roles' default paths: the ZenML server's access-control package,
+# the front door's and the database's certificates, the backup script, its state and configuration (the
+# backup repository itself is kept).
+rm -rf "/opt/$stack/zenml-server" "/opt/$stack/front-door" "/opt/$stack/database-tls" \
+  "/etc/$stack/backup" "/var/lib/$stack-backup" "/var/lib/$stack-restore" "/usr/local/sbin/$stack-backup"
+rmdir "/opt/$stack" "/etc/$stack" 2>/dev/null || true
 echo "removed stack $stack: ${#containers[@]} containers, ${#volumes[@]} volumes, ${#networks[@]} networks, $rules firewall rules"

@@ -58,6 +58,8 @@ class Found:
     grants: AccountGrants = field(default_factory=AccountGrants)
     usage: dict | None = None
     max_connections: int | None = None
+    # mysql.user's ssl_type: "" (no requirement) or ANY (REQUIRE SSL); X509 and SPECIFIED are left alone.
+    ssl_type: str | None = None
 
 
 @dataclass
@@ -166,6 +168,22 @@ def drop_user(account: tuple[str, str]) -> Statement:
     return Statement("DROP USER %s@%s", account)
 
 
+def require_transport(account: tuple[str, str], require_ssl: bool) -> Statement:
+    return Statement(f"ALTER USER %s@%s REQUIRE {'SSL' if require_ssl else 'NONE'}", account)
+
+
+def _transport_statements(account: tuple[str, str], found: Found, require_ssl: bool | None) -> list[Statement]:
+    """REQUIRE SSL (or NONE) when the account's requirement differs; a new account gets it too."""
+    if require_ssl is None:
+        return []
+    current = (found.ssl_type or "").upper() if found.account else ""
+    if require_ssl and current in ("ANY", "X509", "SPECIFIED"):
+        return []
+    if not require_ssl and current == "":
+        return []
+    return [require_transport(account, require_ssl)]
+
+
 def limit_connections(account: tuple[str, str], limit: int) -> Statement:
     return Statement(f"ALTER USER %s@%s WITH MAX_USER_CONNECTIONS {int(limit)}", account)
 
@@ -191,11 +209,13 @@ def read_found(session: Session, ctx: Context, names: list[str]) -> dict[str, Fo
     by_schema = {ctx.schema(name): name for name in names}
     marks = placeholders(len(names))
     accounts = session.rows(
-        f"SELECT User, max_user_connections FROM mysql.user WHERE Host = %s AND User IN ({marks})", (ctx.host, *names)
+        f"SELECT User, max_user_connections, ssl_type FROM mysql.user WHERE Host = %s AND User IN ({marks})",
+        (ctx.host, *names),
     )
-    for user, limit in accounts:
+    for user, limit, ssl_type in accounts:
         found[user].account = True
         found[user].max_connections = int(limit)
+        found[user].ssl_type = ssl_type or ""
     schemas = session.rows(
         "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA "
         f"WHERE SCHEMA_NAME IN ({marks})",
@@ -238,6 +258,8 @@ def _view(ctx: Context, name: str, found: Found, grants: AccountGrants) -> dict:
         view["grants"] = render(grants, ctx.reference)
         if found.max_connections is not None:
             view["max_connections"] = found.max_connections
+        if ctx.params.get("require_ssl") is not None:
+            view["require_ssl"] = (found.ssl_type or "").upper() in ("ANY", "X509", "SPECIFIED")
     if found.charset is not None:
         view["schema"] = ctx.schema(name)
         view["charset"] = found.charset
@@ -318,12 +340,16 @@ def plan_present(
     limit = ctx.params.get("max_connections")
     if limit is not None and found.max_connections != limit:
         statements.append(limit_connections(account, limit))
+    require_ssl = ctx.params.get("require_ssl")
+    transport = _transport_statements(account, found, require_ssl)
+    statements += transport
     statements += _registry_write(ctx, name, found.role, role)
 
     before = _view(ctx, name, found, found.grants)
     after_found = Found(account=True, charset=CHARSET, role=role, max_connections=limit)
     if limit is None:
         after_found.max_connections = found.max_connections
+    after_found.ssl_type = ("ANY" if require_ssl else "") if transport else found.ssl_type
     after = _view(ctx, name, after_found, grants_after)
     if password_changed:
         before["password"], after["password"] = SECRET_PLACEHOLDER, SECRET_CHANGED_PLACEHOLDER

@@ -93,6 +93,12 @@ options:
         it is.
       - An existing account whose limit differs is changed.
     type: int
+  require_ssl:
+    description:
+      - V(true) makes every listed account C(REQUIRE SSL) (the server refuses its logins without TLS);
+        V(false) makes it C(REQUIRE NONE). Omitted, the requirement is left as it is.
+      - An account that already requires more (C(X509), a certificate subject) is left alone.
+    type: bool
   archive_suffix:
     description:
       - With O(state=absent) or O(state=archived), copy each user's schema into
@@ -342,6 +348,7 @@ def main() -> None:
             account_host={"type": "str", "default": "%"},
             usage={"type": "bool", "default": False},
             max_connections={"type": "int"},
+            require_ssl={"type": "bool"},
             archive_suffix={"type": "str"},
             schema_template={"type": "str"},
             schema_revision={"type": "str"},

@@ -47,7 +47,7 @@ LOGIN_PROBE = """
 import os, pymysql
 try:
     pymysql.connect(host=os.environ["DB_HOST"], user=os.environ["DB_USER"], password=os.environ["DB_PASSWORD"],
-                    connect_timeout=10).close()
+                    connect_timeout=10, ssl={"check_hostname": False}).close()
     print("LOGIN ok")
 except pymysql.err.MySQLError as error:
     print("LOGIN refused", error.args[0])

@@ -42,6 +42,10 @@ DEFINER = re.compile(r"DEFINER=`[^`]*`@`[^`]*` ")
 MIGRATION_LOGS = re.compile(r"Creating initial MLflow database tables|Updating database tables|Running upgrade")
 
 
+# Where the runner mounts the server's CA into jobs (roles/gitlab_runner/vars/main.yml).
+JOB_CA = "/etc/ssl/certs/onprem-mlops-ca.crt"
+
+
 @pytest.fixture(scope="module")
 def provision(stack, image):
     """manage_users.yml add with the job image under test; removes everyone it added at the end."""
@@ -70,7 +74,9 @@ def job_container(stack: DeployedStack, image: str, name: str, env: dict[str, st
     names = [argument for key in env for argument in ("-e", key)]
     network = stack.vars["mlops_network_name"]
     label = f"org.onprem-mlops.stack={stack.vars['mlops_stack_name']}"
-    return ["--name", f"{network}-test-{name}", "--network", network, "--label", label, *names, image, *command]
+    # People's accounts REQUIRE SSL: the server's CA where the runner mounts it into jobs.
+    ca = ["-v", f"{stack.ca_file}:{JOB_CA}:ro"] if stack.ca_file else []
+    return ["--name", f"{network}-test-{name}", "--network", network, "--label", label, *ca, *names, image, *command]
 
 
 def root_env(stack: DeployedStack) -> dict[str, str]:
@@ -136,6 +142,8 @@ def mlflow_server(stack: DeployedStack, image: str, user: dict[str, str]) -> Ite
     name = f"mlflow-{user['MYSQL_USER']}"
     login = f"{quote(user['MYSQL_USER'])}:{quote(user['MYSQL_PASSWORD'], safe='')}"
     uri = f"mysql+pymysql://{login}@database:3306/{user['MYSQL_DATABASE']}"
+    if stack.ca_file:
+        uri += f"?ssl_ca={JOB_CA}"
     env = {"MLFLOW_BACKEND_STORE_URI": uri, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     command = ["mlflow", "server", "--host", "0.0.0.0", "--port", "5000", "--workers", "1"]
     container = job_container(stack, image, name, env, *command)

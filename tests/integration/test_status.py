@@ -203,4 +203,4 @@ def test_a_stopped_container_fails_the_run(stack, populated, tmp_path):
     assert problem in run.stdout, run.tail()
     # The ZenML figures come from its database, so they are still there.
     assert {row["username"]: row["zenml_runs"] for row in report["users"]}[ALICE] == 1
-    assert requests.get(f"{stack.zenml_url}/health", timeout=10).ok
+    assert requests.get(f"{stack.zenml_url}/health", timeout=10, verify=stack.ca_file or True).ok

@@ -324,6 +324,8 @@ def test_unreachable_database(developer, tmp_path):
     text = Path(developer["path"]).read_text(encoding="utf-8")
     env_file.write_text(text.replace(f"MYSQL_PORT={developer['MYSQL_PORT']}", f"MYSQL_PORT={free_port()}"))
     env_file.chmod(0o600)
+    for ca in CREDENTIALS.glob("*-ca.crt"):
+        shutil.copy(ca, tmp_path / ca.name)
     completed = run_tool(UI, "--env", str(env_file), "--docker", "--port", str(free_port()))
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "cannot reach the database at 127.0.0.1:" in completed.stderr
@@ -377,6 +379,9 @@ def test_administrator_sees_a_developers_runs(stack, administrator, developer_ru
     command = ["/laptop/bin/python", "/opt/mlops-tools/mlops-mlflow-ui", "--user", DEV, "--port", str(port)]
     docker(
         "run", "--detach", "--init", "--name", name, "--network", "host", "--env-file", administrator["path"],
+        # The server's CA next to where the .env is used (its ${PWD}), as the administrator hands them out.
+        *[arg for ca in CREDENTIALS.glob("*-ca.crt") for arg in ("--volume", f"{ca}:/creds/{ca.name}:ro")],
+        "--workdir", "/creds",
         "--volume", f"{laptop}:/laptop", "--volume", f"{TOOLS}:/opt/mlops-tools:ro", JOB_IMAGE, *command,
     )  # fmt: skip
     try:
@@ -421,7 +426,9 @@ def test_hybrid_stack_registered_once_and_tracked(stack, developer, developer_tr
     """As on a student's laptop: the ZenML client of the virtualenv, the developer's tracker of mlops-mlflow-ui."""
     _, port = developer_tracker
     (tmp_path / "run.py").write_text(PROBE, encoding="utf-8")
-    mounts = (f"{developer['path']}:/creds/dev.env:ro", f"{laptop}:/laptop", f"{tmp_path}:/pipe")
+    # The .env and the server's CA, side by side as the administrator hands them out.
+    cas = tuple(f"{ca}:/creds/{ca.name}:ro" for ca in CREDENTIALS.glob("*-ca.crt"))
+    mounts = (f"{developer['path']}:/creds/dev.env:ro", *cas, f"{laptop}:/laptop", f"{tmp_path}:/pipe")
     register = (
         "export PATH=/laptop/bin:$PATH; "
         f"python /opt/mlops-tools/mlops-register-stack hybrid --env /creds/dev.env --tracker-port {port}"
@@ -437,7 +444,8 @@ def test_hybrid_stack_registered_once_and_tracked(stack, developer, developer_tr
     assert artifact_store["metadata"]["configuration"] == {
         "path": f"s3://{DEV}/zenml",
         "authentication_secret": f"{DEV}-s3",
-        "client_kwargs": {"endpoint_url": developer["S3_ENDPOINT_URL"]},
+        "client_kwargs": {"endpoint_url": developer["S3_ENDPOINT_URL"]}
+        | ({"verify": f"/creds/{Path(developer['MLOPS_CA_FILE']).name}"} if developer.get("MLOPS_CA_FILE") else {}),
     }
     tracker = resources[f"{DEV}-hybrid-mlflow"]["metadata"]["configuration"]
     assert tracker["tracking_uri"] == f"http://127.0.0.1:{port}"
@@ -451,7 +459,9 @@ def test_hybrid_stack_registered_once_and_tracked(stack, developer, developer_tr
     }
 
     # Again, then a pipeline on the hybrid stack: computed here, stored on the server.
-    again = in_job_image(f"set -e; {register}; set -a; . /creds/dev.env; set +a; python /pipe/run.py", *mounts)
+    again = in_job_image(
+        f"set -e; {register}; cd /creds; set -a; . ./dev.env; set +a; cd /; python /pipe/run.py", *mounts
+    )
     assert "nothing changed" in again.stdout, again.stdout + again.stderr
     assert "4 change(s)" not in again.stdout
     assert _hybrid_resources(stack) == resources

@@ -18,6 +18,7 @@ import requests
 import yaml
 from minio import Minio, MinioAdmin
 from minio.credentials import StaticProvider
+from mlops_clients import https_client
 from playbook_runs import run_playbook
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,6 +51,10 @@ class DeployedStack:
         self.vars["mlops_credentials_dir"] = str(CREDENTIALS)
         self.host = self.vars["mlops_bind_address"]
         self.secrets = {p.name: p.read_text(encoding="utf-8").strip() for p in (CREDENTIALS / "server").iterdir()}
+        # A person's clients go through the TLS front door and verify it with the server's CA (None: no TLS).
+        ca_file = CREDENTIALS / "tls" / "ca.crt"
+        tls = self.vars.get("mlops_tls_certificates", "server_ca") != "none" and ca_file.exists()
+        self.ca_file: str | None = str(ca_file) if tls else None
         self.inventory = self._write_inventory(inventory_dir)
 
     def _write_inventory(self, directory: Path) -> Path:
@@ -72,7 +77,9 @@ class DeployedStack:
 
     def user_env(self, name: str) -> dict[str, str]:
         lines = (CREDENTIALS / f"{name}.env").read_text(encoding="utf-8").splitlines()
-        return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+        env = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+        # What the shell makes of ${PWD} when the file is loaded from its folder.
+        return {key: value.replace("${PWD}", str(CREDENTIALS)) for key, value in env.items()}
 
     # --- clients -------------------------------------------------------------------------------
     def mysql(self, user: str, password: str, database: str | None = None) -> pymysql.Connection:
@@ -84,6 +91,7 @@ class DeployedStack:
             database=database,
             connect_timeout=5,
             autocommit=True,
+            ssl={"ca": self.ca_file} if self.ca_file else None,
         )
 
     def root_query(self, sql: str, args: tuple = ()) -> list[tuple]:
@@ -92,27 +100,41 @@ class DeployedStack:
             return list(cursor.fetchall())
 
     def s3(self, access_key: str, secret_key: str) -> Minio:
-        return Minio(
-            f"{self.host}:{self.vars['minio_api_port']}", access_key=access_key, secret_key=secret_key, secure=False
-        )
+        endpoint = f"{self.host}:{self.vars['minio_api_port']}"
+        if self.ca_file:
+            client = https_client(self.ca_file)
+            return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=True, http_client=client)
+        return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=False)
 
     def s3_root(self) -> Minio:
         return self.s3("root", self.secrets["minio_root_password"])
 
     def s3_admin(self) -> MinioAdmin:
         provider = StaticProvider("root", self.secrets["minio_root_password"])
-        return MinioAdmin(endpoint=f"{self.host}:{self.vars['minio_api_port']}", credentials=provider, secure=False)
+        endpoint = f"{self.host}:{self.vars['minio_api_port']}"
+        if self.ca_file:
+            return MinioAdmin(
+                endpoint=endpoint, credentials=provider, secure=True, http_client=https_client(self.ca_file)
+            )
+        return MinioAdmin(endpoint=endpoint, credentials=provider, secure=False)
 
     @property
     def zenml_url(self) -> str:
-        return f"http://{self.host}:{self.vars['zenml_server_port']}"
+        scheme = "https" if self.ca_file else "http"
+        return f"{scheme}://{self.host}:{self.vars['zenml_server_port']}"
 
     def zenml_session(self, user: str, password: str) -> requests.Session:
         response = requests.post(
-            f"{self.zenml_url}/api/v1/login", data={"username": user, "password": password}, timeout=10
+            f"{self.zenml_url}/api/v1/login",
+            data={"username": user, "password": password},
+            timeout=10,
+            verify=self.ca_file or True,
         )
         response.raise_for_status()
         session = requests.Session()
+        session.verify = self.ca_file or True
+        # Else REQUESTS_CA_BUNDLE from the environment would replace the session's CA (a requests quirk).
+        session.trust_env = False
         session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
         return session
 

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import pymysql
 import requests
+import urllib3
 from minio import Minio
 
 
+def tls_ca(stack_vars: dict) -> str | None:
+    """The CA file a person's clients verify the server with, or None when the stack runs without TLS."""
+    return stack_vars.get("mlops_test_ca_file") or None
+
+
+def https_client(ca_file: str) -> urllib3.PoolManager:
+    """An HTTP client for the MinIO SDK that verifies the front door's certificate against ``ca_file``."""
+    return urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=ca_file, timeout=urllib3.Timeout(30))
+
+
 def mysql_connect(stack_vars: dict, user: str, password: str, database: str | None = None):
+    ca = tls_ca(stack_vars)
     return pymysql.connect(
         host=stack_vars["mlops_connect_address"],
         port=int(stack_vars["database_port"]),
@@ -15,6 +27,7 @@ def mysql_connect(stack_vars: dict, user: str, password: str, database: str | No
         password=password,
         database=database,
         connect_timeout=5,
+        ssl={"ca": ca} if ca else None,
     )
 
 
@@ -29,11 +42,15 @@ def query(stack_vars: dict, user: str, password: str, sql: str, args: tuple = ()
 
 def s3_client(stack_vars: dict, access_key: str, secret_key: str) -> Minio:
     endpoint = f"{stack_vars['mlops_connect_address']}:{stack_vars['minio_api_port']}"
+    ca = tls_ca(stack_vars)
+    if ca:
+        return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=True, http_client=https_client(ca))
     return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=False)
 
 
 def zenml_url(stack_vars: dict) -> str:
-    return f"http://{stack_vars['mlops_connect_address']}:{stack_vars['zenml_server_port']}"
+    scheme = "https" if tls_ca(stack_vars) else "http"
+    return f"{scheme}://{stack_vars['mlops_connect_address']}:{stack_vars['zenml_server_port']}"
 
 
 def zenml_login(stack_vars: dict, username: str, password: str) -> requests.Response:
@@ -41,6 +58,7 @@ def zenml_login(stack_vars: dict, username: str, password: str) -> requests.Resp
         f"{zenml_url(stack_vars)}/api/v1/login",
         data={"username": username, "password": password},
         timeout=10,
+        verify=tls_ca(stack_vars) or True,
     )
 
 
@@ -52,6 +70,9 @@ class ZenMLSession:
         response.raise_for_status()
         self.base = f"{zenml_url(stack_vars)}/api/v1"
         self.session = requests.Session()
+        self.session.verify = tls_ca(stack_vars) or True
+        # Else REQUESTS_CA_BUNDLE from the environment would replace the session's CA (a requests quirk).
+        self.session.trust_env = False
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def get(self, path: str, **params: object) -> dict:

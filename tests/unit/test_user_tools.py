@@ -361,3 +361,61 @@ def test_versions_match_the_job_image():
     shared = set(job) & set(laptop)
     assert {"zenml", "mlflow", "s3fs", "boto3", "opentelemetry-sdk"} <= shared
     assert {name: laptop[name] for name in shared} == {name: job[name] for name in shared}
+
+
+# --- TLS: the server's CA next to the .env ---------------------------------------------------------------
+
+
+def test_pwd_in_a_file_is_the_files_folder(tmp_path):
+    (tmp_path / "mlops-ca.crt").write_text("CA\n")
+    path = tmp_path / "alice.env"
+    path.write_text("MLOPS_CA_FILE=${PWD}/mlops-ca.crt\nMYSQL_PASSWORD=a${PWD}b\n")
+    path.chmod(0o600)
+    values = load(str(path)).values
+    assert values["MLOPS_CA_FILE"] == f"{tmp_path}/mlops-ca.crt"
+    assert values["MYSQL_PASSWORD"] == "a${PWD}b"
+
+
+def test_a_ca_variable_naming_no_file_is_refused_with_where_it_belongs(tmp_path):
+    path = tmp_path / "alice.env"
+    path.write_text("AWS_CA_BUNDLE=${PWD}/mlops-ci-ca.crt\n")
+    path.chmod(0o600)
+    with pytest.raises(
+        ToolError, match=r"AWS_CA_BUNDLE=.* is not a file: keep the server's CA certificate \(mlops-ci-"
+    ):
+        load(str(path))
+    assert load(None, {"ZENML_STORE_VERIFY_SSL": "true"}).values == {"ZENML_STORE_VERIFY_SSL": "true"}
+
+
+def test_pwd_in_the_environment_is_the_working_folder(tmp_path, monkeypatch):
+    (tmp_path / "ca.crt").write_text("CA\n")
+    monkeypatch.chdir(tmp_path)
+    assert load(None, {"MLOPS_CA_FILE": "${PWD}/ca.crt"}).values == {"MLOPS_CA_FILE": f"{tmp_path}/ca.crt"}
+
+
+def test_database_uri_and_server_environment_carry_the_ca():
+    mine = settings(MLOPS_CA_FILE="/home/alice/mlops/ca.crt")
+    uri = mlflow_ui.backend_store_uri(mine, Target("alice", "mlflow_alice", "alice", True))
+    assert uri.endswith("/mlflow_alice?ssl_ca=%2Fhome%2Falice%2Fmlops%2Fca.crt")
+    env = mlflow_ui.server_environment(mine, Target("alice", "mlflow_alice", "alice", True), {})
+    assert env["AWS_CA_BUNDLE"] == "/home/alice/mlops/ca.crt"
+    assert "ssl_ca" not in mlflow_ui.backend_store_uri(settings(), Target("alice", "mlflow_alice", "alice", True))
+
+
+def test_docker_command_mounts_the_ca_and_points_every_ca_variable_at_it():
+    args = mlflow_ui.parse_args(["--docker", "--port", "5001"])
+    mine = settings(MLOPS_CA_FILE="/home/alice/mlops/ca.crt")
+    command = mlflow_ui.docker_command("docker", args, resolve_target(mine, None), None, mine.ca_file)
+    mount = f"type=bind,source=/home/alice/mlops/ca.crt,target={mlflow_ui.CONTAINER_CA_FILE},readonly"
+    assert command[command.index(mount) - 1] == "--mount"
+    for name in ("MLOPS_CA_FILE", "AWS_CA_BUNDLE", "MYSQL_SSL_CA", "ZENML_STORE_VERIFY_SSL"):
+        assert f"{name}={mlflow_ui.CONTAINER_CA_FILE}" in command
+
+
+def test_hybrid_artifact_store_verifies_with_the_ca():
+    spec = stacks.hybrid_stack("alice", "alice", "https://mlops.example.org:9000", "s3://alice/zenml", 5001, "/ca.crt")
+    store = next(component for component in spec.components if component.type == "artifact_store")
+    assert store.configuration["client_kwargs"] == {
+        "endpoint_url": "https://mlops.example.org:9000",
+        "verify": "/ca.crt",
+    }

@@ -32,9 +32,9 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import IO
-from urllib.parse import quote, urlparse
+from urllib.parse import quote, urlencode, urlparse
 
-from mlops_tools.settings import Redactor, Settings, Target, ToolError, load, resolve_target
+from mlops_tools.settings import CA_VARIABLES, Redactor, Settings, Target, ToolError, load, resolve_target
 
 PROG = "mlops-mlflow-ui"
 # The versions of the server's CI jobs (images/ci-job/requirements.txt and the job image's tag).
@@ -76,6 +76,8 @@ SERVER_ENV_DROPPED = frozenset(
 )
 TOOLS_DIR = Path(__file__).resolve().parents[1]
 CONTAINER_TOOLS_DIR = "/opt/mlops-tools"
+# Where the --docker container finds the server's CA certificate.
+CONTAINER_CA_FILE = "/etc/ssl/certs/onprem-mlops-ca.crt"
 STOP_TIMEOUT = 15
 LOOPBACK_NAMES = frozenset({"localhost", "::1"})
 INSTALL_HINT = (
@@ -233,6 +235,7 @@ def schema_revision(settings: Settings, target: Target) -> str | None:
             password=settings["MYSQL_PASSWORD"],
             database=target.schema,
             connect_timeout=10,
+            ssl={"ca": settings.database_ca()} if settings.database_ca() else None,
         )
     except pymysql.err.MySQLError as error:
         raise ToolError(database_problem(error, settings, target)) from None
@@ -288,6 +291,7 @@ def check_bucket(settings: Settings, target: Target) -> None:
         aws_secret_access_key=settings["S3_SECRET_KEY"],
         region_name=settings.get("AWS_DEFAULT_REGION") or "us-east-1",
         config=botocore.config.Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}),
+        verify=settings.s3_verify(),
     )
     try:
         client.head_bucket(Bucket=target.bucket)
@@ -316,7 +320,10 @@ def backend_store_uri(settings: Settings, target: Target) -> str:
     if ":" in host:
         host = f"[{host}]"
     user, password = quote(settings["MYSQL_USER"], safe=""), quote(settings["MYSQL_PASSWORD"], safe="")
-    return f"mysql+pymysql://{user}:{password}@{host}:{settings['MYSQL_PORT']}/{target.schema}"
+    uri = f"mysql+pymysql://{user}:{password}@{host}:{settings['MYSQL_PORT']}/{target.schema}"
+    ca = settings.database_ca()
+    # The database refuses people's logins without TLS; the CA verifies its certificate.
+    return f"{uri}?{urlencode({'ssl_ca': ca})}" if ca else uri
 
 
 def artifacts_destination(target: Target) -> str:
@@ -335,6 +342,8 @@ def server_environment(settings: Settings, target: Target, base: dict[str, str])
         MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",
         PYTHONUNBUFFERED="1",
     )
+    if settings.s3_verify():
+        env["AWS_CA_BUNDLE"] = settings.s3_verify()
     return env
 
 
@@ -530,8 +539,11 @@ def container_name(target: Target, port: int) -> str:
     return f"mlops-mlflow-ui-{target.user}-{port}"
 
 
-def docker_command(docker: str, args: argparse.Namespace, target: Target, network: str | None) -> list[str]:
-    """``docker run`` of this tool inside the job image; variables are passed by name only."""
+def docker_command(
+    docker: str, args: argparse.Namespace, target: Target, network: str | None, ca_file: str | None = None
+) -> list[str]:
+    """``docker run`` of this tool inside the job image; variables are passed by name only (the CA's path,
+    no secret, by value)."""
     inner_host = args.host if network == "host" else "0.0.0.0"
     command = [
         docker,
@@ -550,6 +562,10 @@ def docker_command(docker: str, args: argparse.Namespace, target: Target, networ
     if network != "host":
         published = f"[{args.host}]" if ":" in args.host else args.host
         command += ["--publish", f"{published}:{args.port}:{args.port}"]
+    if ca_file:
+        command += ["--mount", f"type=bind,source={ca_file},target={CONTAINER_CA_FILE},readonly"]
+        for name in CA_VARIABLES:
+            command += ["--env", f"{name}={CONTAINER_CA_FILE}"]
     for name in CONTAINER_VARIABLES:
         command += ["--env", name]
     command += [
@@ -597,7 +613,10 @@ def run_in_docker(args: argparse.Namespace, settings: Settings, target: Target) 
     print(f"{PROG}: starting MLflow in a container of {args.image} ({name})", flush=True)
     stop = stop_on_signals()
     process = subprocess.Popen(
-        docker_command(docker, args, target, network), env=env, stdin=subprocess.DEVNULL, start_new_session=True
+        docker_command(docker, args, target, network, settings.ca_file),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     while process.poll() is None:
         if stop.wait(0.5):

@@ -1,7 +1,9 @@
 """A user's settings: the variables of their credentials file (credentials/<user>.env) or of the environment.
 
 The file is parsed, never sourced: a value is taken literally (no shell expansion, no command), so a
-password with `$` or a quote in it reaches the tools unchanged.
+password with `$` or a quote in it reaches the tools unchanged. The one exception is a leading ``${PWD}``
+(the CA certificate's path, ``${PWD}/<server>-ca.crt``): it stands for the file's own folder, which is what
+the shell makes of it when the file is loaded from its folder.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9]{2,19}$")
 SCHEMA_PREFIX = "mlflow_"
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FOLDER = "${PWD}"
+# The variables that name the server's CA certificate (students' tools verify the TLS front door with it).
+CA_VARIABLES = ("MLOPS_CA_FILE", "AWS_CA_BUNDLE", "MYSQL_SSL_CA", "ZENML_STORE_VERIFY_SSL")
 # Every variable of the credentials file that holds a secret; tools never print their values.
 SECRET_NAMES = (
     "MYSQL_PASSWORD",
@@ -67,6 +72,22 @@ class Settings:
     def secrets(self) -> list[str]:
         return [self.values[name] for name in SECRET_NAMES if self.values.get(name)]
 
+    @property
+    def ca_file(self) -> str | None:
+        """The CA certificate that verifies the server's TLS, or None (a public CA or no TLS)."""
+        return self.values.get("MLOPS_CA_FILE") or None
+
+    def database_ca(self) -> str | None:
+        return self.values.get("MYSQL_SSL_CA") or self.ca_file
+
+    def s3_verify(self) -> str | None:
+        return self.values.get("AWS_CA_BUNDLE") or self.ca_file
+
+    def zenml_verify(self) -> str | None:
+        """The CA file for ZenML (ZENML_STORE_VERIFY_SSL may also be true or false, which is not a file)."""
+        value = self.values.get("ZENML_STORE_VERIFY_SSL", "")
+        return value if value.lower() not in ("", "true", "false", "1", "0") else self.ca_file
+
 
 @dataclass(frozen=True)
 class Target:
@@ -78,8 +99,11 @@ class Target:
     own: bool
 
 
-def parse_env(text: str, source: str = "the file") -> dict[str, str]:
-    """KEY=VALUE lines; blank lines, comments and a leading ``export`` are skipped, one pair of quotes removed."""
+def parse_env(text: str, source: str = "the file", folder: Path | None = None) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines, comments and a leading ``export`` are skipped, one pair of quotes removed.
+
+    With ``folder``, a value starting with ``${PWD}`` starts with that folder instead.
+    """
     values: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -95,14 +119,34 @@ def parse_env(text: str, source: str = "the file") -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        if folder is not None and value.startswith(_FOLDER):
+            value = str(folder) + value[len(_FOLDER) :]
         values[key] = value
     return values
+
+
+def check_ca_files(settings: Settings) -> Settings:
+    """Refuse a CA certificate variable that names no file, saying where the file belongs."""
+    for name in CA_VARIABLES:
+        value = settings.get(name)
+        # ZENML_STORE_VERIFY_SSL may also be true/false.
+        if value and value.lower() not in ("true", "false", "1", "0") and not Path(value).is_file():
+            raise ToolError(
+                f"{name}={value} is not a file: keep the server's CA certificate ({Path(value).name}) in the folder "
+                f"of your .env, as your administrator handed them to you, and load the .env from that folder"
+            )
+    return settings
 
 
 def load(env_file: str | None, environ: Mapping[str, str] | None = None) -> Settings:
     """The settings of ``env_file``, or of the environment without one."""
     if env_file is None:
-        return Settings(dict(os.environ if environ is None else environ), "the environment")
+        # A literal ${PWD} (docker run --env-file does not expand it) is the working folder, as for a shell.
+        values = {
+            name: str(Path.cwd()) + value[len(_FOLDER) :] if value.startswith(_FOLDER) else value
+            for name, value in (os.environ if environ is None else environ).items()
+        }
+        return check_ca_files(Settings(values, "the environment"))
     path = Path(env_file).expanduser()
     try:
         text = path.read_text(encoding="utf-8")
@@ -112,7 +156,7 @@ def load(env_file: str | None, environ: Mapping[str, str] | None = None) -> Sett
         raise ToolError(f"cannot read {path}: {error.strerror}") from None
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         print(f"warning: {path} can be read by other users of this machine; chmod 600 {path}", file=sys.stderr)
-    return Settings(parse_env(text, str(path)), str(path))
+    return check_ca_files(Settings(parse_env(text, str(path), path.resolve().parent), str(path)))
 
 
 def resolve_target(settings: Settings, requested: str | None) -> Target:

@@ -19,6 +19,7 @@ import argparse
 import importlib.util
 import json
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.parse
@@ -76,8 +77,14 @@ class StackSpec:
     components: tuple[ComponentSpec, ...]
 
 
-def hybrid_stack(user: str, bucket: str, s3_endpoint: str, artifact_path: str, tracker_port: int) -> StackSpec:
-    """What ``hybrid`` registers for ``user``: their server resources, reached from this machine."""
+def hybrid_stack(
+    user: str, bucket: str, s3_endpoint: str, artifact_path: str, tracker_port: int, s3_verify: str | None = None
+) -> StackSpec:
+    """What ``hybrid`` registers for ``user``: their server resources, reached from this machine.
+
+    ``s3_verify``: the CA certificate that verifies the S3 endpoint's TLS (the server's own CA).
+    """
+    client_kwargs = {"endpoint_url": s3_endpoint, **({"verify": s3_verify} if s3_verify else {})}
     mlflow_secret = f"{user}-mlflow"
     return StackSpec(
         f"{user}-hybrid-stack",
@@ -89,7 +96,7 @@ def hybrid_stack(user: str, bucket: str, s3_endpoint: str, artifact_path: str, t
                 {
                     "path": artifact_path,
                     "authentication_secret": f"{user}-s3",
-                    "client_kwargs": {"endpoint_url": s3_endpoint},
+                    "client_kwargs": client_kwargs,
                 },
             ),
             # ZenML wants credentials for any http tracker; the local MLflow server ignores them.
@@ -302,6 +309,11 @@ def hybrid(settings: Settings, tracker_port: int, activate: bool) -> int:
     os.environ["ZENML_STORE_URL"] = settings["ZENML_STORE_URL"]
     os.environ["ZENML_STORE_USERNAME"] = settings["ZENML_USERNAME"]
     os.environ["ZENML_STORE_PASSWORD"] = settings["ZENML_PASSWORD"]
+    if settings.zenml_verify():
+        os.environ["ZENML_STORE_VERIFY_SSL"] = settings.zenml_verify()
+        # requests prefers REQUESTS_CA_BUNDLE (set on some machines to the public CAs) to a session's own CA
+        # file; this process talks to the server only.
+        os.environ["REQUESTS_CA_BUNDLE"] = settings.zenml_verify()
     client = _logged_in(settings)
     _require_secrets(client, user)
     print(f"{PROG}: hybrid: {user} on {settings['ZENML_STORE_URL']}", flush=True)
@@ -311,6 +323,7 @@ def hybrid(settings: Settings, tracker_port: int, activate: bool) -> int:
         settings["S3_ENDPOINT_URL"],
         _artifact_path(client, user, settings["S3_BUCKET"]),
         tracker_port,
+        settings.s3_verify(),
     )
     registrar = Registrar(client)
     stack = registrar.stack(spec)
@@ -385,7 +398,9 @@ def check_remote_stack(settings: Settings) -> str:
     url, stack = settings.get("ZENML_STORE_URL"), settings["ZENML_STACK"]
     if not url:
         return "(ZENML_STORE_URL is not set: your stack was not checked)"
-    opener = urllib.request.build_opener()
+    ca = settings.zenml_verify()
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
     try:
         form = urllib.parse.urlencode(
             {"username": settings["ZENML_USERNAME"], "password": settings["ZENML_PASSWORD"]}

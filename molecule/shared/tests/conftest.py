@@ -21,11 +21,21 @@ SERVICES = ("database", "minio", "zenml")
 
 @pytest.fixture(scope="session")
 def stack_vars() -> dict:
-    """The scenario's group variables, plus overrides a scenario gives as JSON (e.g. the Vagrant one)."""
-    with open(os.environ["MLOPS_TEST_VARS"], encoding="utf-8") as handle:
-        variables = yaml.safe_load(handle)
+    """The scenario's variables, plus overrides a scenario gives as JSON.
+
+    MLOPS_TEST_VARS names one variables file or several separated by ``:`` (group vars, then host vars:
+    later files win). MLOPS_TEST_CONNECT is the address the verifier reaches the services at when it is
+    not the one they are published on (a VM's ports forwarded to this machine).
+    """
+    variables: dict = {}
+    for path in os.environ["MLOPS_TEST_VARS"].split(os.pathsep):
+        with open(path.strip(), encoding="utf-8") as handle:
+            variables.update(yaml.safe_load(handle))
     variables.update(json.loads(os.environ.get("MLOPS_TEST_OVERRIDES", "{}")))
     variables.setdefault("mlops_connect_address", os.environ.get("MLOPS_TEST_CONNECT", variables["mlops_bind_address"]))
+    ca_file = Path(os.environ["MLOPS_TEST_CREDENTIALS"]) / "tls" / "ca.crt"
+    if variables.get("mlops_tls_certificates", "server_ca") != "none" and ca_file.exists():
+        variables.setdefault("mlops_test_ca_file", str(ca_file))
     return variables
 
 

@@ -17,6 +17,31 @@ PORTS = {
     "minio": [("minio_api_port", "9000/tcp"), ("minio_console_port", "9001/tcp")],
     "zenml": [("zenml_server_port", "8080/tcp")],
 }
+# Behind the TLS front door: the public port's back-end variable, published on loopback.
+BACKEND = {
+    "minio_api_port": "minio_backend_api_port",
+    "minio_console_port": "minio_backend_console_port",
+    "zenml_server_port": "zenml_server_backend_port",
+}
+FRONT_DOOR_PORTS = {"zenml_server_port": "8443/tcp", "minio_api_port": "9443/tcp", "minio_console_port": "9444/tcp"}
+
+
+def tls(stack_vars: dict) -> bool:
+    return stack_vars.get("mlops_tls_certificates", "server_ca") != "none"
+
+
+def backend_port(stack_vars: dict, variable: str) -> int:
+    """The loopback port of a service behind the front door (the public port + 10000 unless set)."""
+    if BACKEND[variable] in stack_vars:
+        return int(stack_vars[BACKEND[variable]])
+    public = int(stack_vars[variable])
+    return public + 10000 if public < 55536 else public - 10000
+
+
+def published(stack_vars: dict, variable: str) -> dict:
+    if tls(stack_vars) and variable in BACKEND:
+        return {"HostIp": "127.0.0.1", "HostPort": str(backend_port(stack_vars, variable))}
+    return {"HostIp": stack_vars["mlops_bind_address"], "HostPort": str(stack_vars[variable])}
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -55,11 +80,22 @@ def test_service_joins_the_jobs_network_at_its_fixed_address(host, stack_vars, s
 @pytest.mark.parametrize("service", SERVICES)
 def test_ports_bound_to_the_configured_address(host, stack_vars, service):
     bindings = inspect(host, container_name(stack_vars, service))["HostConfig"]["PortBindings"] or {}
+    expected = {container_port: [published(stack_vars, variable)] for variable, container_port in PORTS[service]}
+    assert bindings == expected
+
+
+def test_front_door_publishes_the_public_ports(host, stack_vars):
+    if not tls(stack_vars):
+        pytest.skip("mlops_tls_certificates is none: no front door")
+    details = inspect(host, container_name(stack_vars, "front-door"))
+    assert details["State"]["Health"]["Status"] == "healthy"
+    assert details["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    assert details["HostConfig"]["Memory"] > 0
     expected = {
         container_port: [{"HostIp": stack_vars["mlops_bind_address"], "HostPort": str(stack_vars[variable])}]
-        for variable, container_port in PORTS[service]
+        for variable, container_port in FRONT_DOOR_PORTS.items()
     }
-    assert bindings == expected
+    assert details["HostConfig"]["PortBindings"] == expected
 
 
 @pytest.mark.parametrize(("service", "mount_point"), [("database", "/var/lib/mysql"), ("minio", "/data")])

@@ -1,5 +1,6 @@
 """After restarting every container, then the Docker daemon, the stack is healthy and has kept its data.
 
+With MLOPS_TEST_REBOOT=1 (a scenario whose server is a throw-away VM) the server is also rebooted.
 Runs last (file name): it restarts everything the other tests use.
 """
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from mlops_clients import ZenMLSession, query, s3_client
 
 MARK = uuid.uuid4().hex[:12]
 REPO = Path(__file__).resolve().parents[3]
+BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
 
 
 def _restart_docker_daemon(host) -> None:
@@ -26,6 +29,20 @@ def _restart_docker_daemon(host) -> None:
         host.run_expect([0], "systemctl restart docker")
     else:
         host.run_expect([0], str(REPO / "scripts" / "dockerd.sh") + " restart")
+
+
+def _reboot(host, timeout: float = 900) -> None:
+    """Reboot the server and wait until it answers again with a new boot ID."""
+    before = host.check_output(BOOT_ID)
+    # Through a timer, so that the command returns before the connection goes down.
+    host.run_expect([0], "systemd-run --on-active=2 --unit=mlops-test-reboot /bin/systemctl reboot")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(10)
+        result = host.run(BOOT_ID)
+        if result.rc == 0 and result.stdout.strip() not in ("", before):
+            return
+    raise AssertionError(f"the server did not come back within {timeout} s")
 
 
 def _write_data(stack_vars, secrets) -> None:
@@ -85,3 +102,19 @@ def test_docker_user_rules_survive_a_docker_daemon_restart(host, stack_vars, doc
     # (jobs network, firewall allow-list) must be there, in the same order, and still reached from FORWARD.
     assert _docker_user_rules(host, stack_vars) == docker_user_rules_before
     assert "-A FORWARD -j DOCKER-USER" in host.check_output("iptables -w -S FORWARD").splitlines()
+
+
+REBOOT = pytest.mark.skipif(os.environ.get("MLOPS_TEST_REBOOT") != "1", reason="the server is not a throw-away VM")
+
+
+@REBOOT
+def test_data_survives_a_reboot(host, stack_vars, secrets, written, docker_user_rules_before):
+    _reboot(host)
+    wait_all_healthy(host, stack_vars, timeout=900)
+    _assert_data_kept(stack_vars, secrets)
+
+
+@REBOOT
+def test_docker_user_rules_survive_a_reboot(host, stack_vars, docker_user_rules_before):
+    # The jobs network's isolation and the allow-list must hold after a reboot, not only after the next converge.
+    assert _docker_user_rules(host, stack_vars) == docker_user_rules_before

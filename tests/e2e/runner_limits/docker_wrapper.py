@@ -105,6 +105,8 @@ class Wrapper:
                 flags.append(f"--{option.replace('_', '-')}={self.limits[option]}")
         if self.limits["oom_kill_disable"]:
             flags.append("--oom-kill-disable")
+        flags += [f"--volume={volume}" for volume in self.limits.get("volumes", [])]
+        flags += [f"--env={name}={value}" for name, value in self.limits.get("environment", {}).items()]
         return flags
 
     def job_of(self, container: str) -> str | None:

@@ -161,9 +161,17 @@ def _prepare_project(source: Path, target: Path, extra_files: Mapping[str, Path]
     return target
 
 
+def _path_environment(config: RunnerConfig) -> dict[str, str]:
+    """config.toml's `environment` entries that name a path: gitlab-ci-local would turn such a variable into a
+    file variable (a file holding the host file's contents, or a warning), so the wrapper sets them on the job's
+    container instead, as gitlab-runner does with all of them."""
+    return {name: value for name, value in config.environment.items() if value.startswith("/")}
+
+
 def _job_variables(config: RunnerConfig, variables: Mapping[str, str]) -> dict[str, str]:
     # config.toml's `environment` reaches every job as variables, as with gitlab-runner.
-    return {**config.environment, **{name: str(value) for name, value in variables.items()}}
+    plain = {name: value for name, value in config.environment.items() if name not in _path_environment(config)}
+    return {**plain, **{name: str(value) for name, value in variables.items()}}
 
 
 def _write_private(path: Path, text: str) -> Path:
@@ -191,6 +199,9 @@ def _write_wrapper(scratch: Path, config: RunnerConfig, network: str | None, run
             "network_mode": network if network is not None else config.network_mode,
             "script_timeout": config.script_timeout,
             "after_script_timeout": config.after_script_timeout,
+            # Bind mounts only (host:container[:mode]); gitlab-ci-local makes its own /cache volume.
+            "volumes": [volume for volume in config.volumes if ":" in volume],
+            "environment": _path_environment(config),
         },
     }
     config_file = _write_private(scratch / "wrapper.json", json.dumps(wrapper_config))

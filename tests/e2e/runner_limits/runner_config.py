@@ -46,6 +46,7 @@ class RunnerConfig:
     network_mode: str
     pull_policy: str
     environment: dict[str, str]
+    volumes: tuple[str, ...]
     script_timeout: float | None
     after_script_timeout: float | None
 
@@ -70,6 +71,7 @@ class RunnerConfig:
             network_mode=str(docker.get("network_mode", "")),
             pull_policy=policies[0] if isinstance(policies, list) else policies,
             environment=environment,
+            volumes=tuple(docker.get("volumes", [])),
             script_timeout=_duration_or_none(environment.get("RUNNER_SCRIPT_TIMEOUT")),
             after_script_timeout=_duration_or_none(environment.get("RUNNER_AFTER_SCRIPT_TIMEOUT")),
         )

@@ -52,6 +52,7 @@ class Account:
     schemas: dict = field(default_factory=dict)
     extra_lines: list = field(default_factory=list)
     max_connections: int = 0
+    ssl_type: str = ""
 
 
 def unquote(identifier: str) -> str:
@@ -150,10 +151,12 @@ class FakeServer:
             (r"SHOW SESSION STATUS LIKE 'Ssl_cipher'", lambda m, a, f: [("Ssl_cipher", self.ssl_cipher)]),
             (r"SHOW GRANTS", lambda m, a, f: [(line,) for line in self.login_lines]),
             (
-                r"SELECT User, max_user_connections FROM mysql\.user WHERE Host = %s AND User IN \((?:%s, )*%s\)",
+                r"SELECT User, max_user_connections, ssl_type FROM mysql\.user WHERE Host = %s AND User IN "
+                r"\((?:%s, )*%s\)",
                 self._select_accounts,
             ),
             (r"ALTER USER %s@%s WITH MAX_USER_CONNECTIONS (\d+)", self._limit_connections),
+            (r"ALTER USER %s@%s REQUIRE (SSL|NONE)", self._require_transport),
             (
                 r"SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME FROM information_schema\.SCHEMATA "
                 r"WHERE SCHEMA_NAME IN \((?:%s, )*%s\)",
@@ -183,7 +186,15 @@ class FakeServer:
     def _select_accounts(self, match: re.Match, args: tuple, formatted: str) -> list[tuple]:
         self.queries.append(formatted)
         host, names = args[0], args[1:]
-        return [(name, self.accounts[(name, host)].max_connections) for name in names if (name, host) in self.accounts]
+        return [
+            (name, self.accounts[(name, host)].max_connections, self.accounts[(name, host)].ssl_type)
+            for name in names
+            if (name, host) in self.accounts
+        ]
+
+    def _require_transport(self, match: re.Match, args: tuple, formatted: str) -> None:
+        self.writes.append(formatted)
+        self.accounts[tuple(args)].ssl_type = "ANY" if match.group(1) == "SSL" else ""
 
     def _limit_connections(self, match: re.Match, args: tuple, formatted: str) -> None:
         self.writes.append(formatted)

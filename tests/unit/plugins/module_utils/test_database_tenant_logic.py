@@ -164,6 +164,39 @@ def test_connection_limit_is_set_and_corrected(dialect: str) -> None:
 
 
 @DIALECTS
+def test_accounts_require_tls_when_asked_and_converge(dialect: str) -> None:
+    server = FakeServer(dialect)
+    converge(server, params(CLASS[:1], require_ssl=True))
+    assert "ALTER USER 'alice'@'%' REQUIRE SSL" in server.writes
+    assert server.accounts[("alice", "%")].ssl_type == "ANY"
+    server.writes.clear()
+    assert not run(server, params(CLASS[:1], require_ssl=True))["changed"]
+
+
+@DIALECTS
+def test_an_existing_account_gets_the_tls_requirement_and_can_lose_it(dialect: str) -> None:
+    server = FakeServer(dialect)
+    converge(server, params(CLASS[:1]))
+    assert server.accounts[("alice", "%")].ssl_type == ""
+    runs = converge(server, params(CLASS[:1], require_ssl=True))
+    assert runs["apply"]["diff"]["before"]["users"]["alice"]["require_ssl"] is False
+    assert runs["apply"]["diff"]["after"]["users"]["alice"]["require_ssl"] is True
+    server.writes.clear()
+    converge(server, params(CLASS[:1], require_ssl=False))
+    assert server.writes == ["ALTER USER 'alice'@'%' REQUIRE NONE"]
+
+
+@DIALECTS
+def test_the_tls_requirement_is_left_alone_when_not_given(dialect: str) -> None:
+    server = FakeServer(dialect)
+    converge(server, params(CLASS[:1], require_ssl=True))
+    server.writes.clear()
+    result = run(server, params(CLASS[:1]))
+    assert not result["changed"]
+    assert "require_ssl" not in result["diff"]["after"]["users"]["alice"]
+
+
+@DIALECTS
 def test_diff_and_result_of_a_new_class(dialect: str) -> None:
     result = run(FakeServer(dialect), params(), check_mode=True)
     assert result["diff"]["before"]["users"] == {"alice": {}, "bob": {}, "carol": {}}
@@ -290,8 +323,8 @@ def test_on_create_never_checks_passwords() -> None:
     assert [connect["user"] for connect in server.connects] == ["root", "root"]
 
 
-@pytest.mark.parametrize(("cipher", "expected"), [("", {"ssl_disabled": True}), ("TLS_AES_256_GCM_SHA384", "context")])
-def test_password_checks_share_the_tls_of_the_main_connection(cipher: str, expected: object) -> None:
+@pytest.mark.parametrize("cipher", ["", "TLS_AES_256_GCM_SHA384"])
+def test_password_checks_offer_tls_with_one_shared_context(cipher: str) -> None:
     server = FakeServer("mysql")
     server.ssl_cipher = cipher
     run(server, params())
@@ -306,11 +339,8 @@ def test_password_checks_share_the_tls_of_the_main_connection(cipher: str, expec
     ensure_tenants(session, params(update_password="always"), False)
     logins = options[1:]
     assert len(logins) == 3
-    if expected == "context":
-        assert all(isinstance(login["ssl"], ssl.SSLContext) for login in logins)
-        assert len({id(login["ssl"]) for login in logins}) == 1
-    else:
-        assert all(login["ssl_disabled"] is True for login in logins)
+    assert all(isinstance(login["ssl"], ssl.SSLContext) for login in logins)
+    assert len({id(login["ssl"]) for login in logins}) == 1
 
 
 @DIALECTS
