@@ -142,6 +142,23 @@ class BackupStack:
             timeout=20,
         )
 
+    def zenml_api(self, name: str) -> tuple[requests.Session, str]:
+        """A logged-in REST session of ``name`` through the address of their .env, and the API's base URL."""
+        login = self.zenml_login(name)
+        login.raise_for_status()
+        session = requests.Session()
+        # Else REQUESTS_CA_BUNDLE from the environment would replace the session's CA (a requests quirk).
+        session.trust_env = False
+        session.verify = self.ca_file(name) or True
+        session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
+        return session, login.url.rsplit("/login", 1)[0]
+
+    def zenml_run_names(self, name: str) -> set[str]:
+        session, base = self.zenml_api(name)
+        answer = session.get(f"{base}/runs", params={"size": 1000}, timeout=30)
+        answer.raise_for_status()
+        return {run["name"] for run in answer.json()["items"]}
+
     # --- the administrator's view, from inside the containers ----------------------------------------
     def root_sql(self, sql: str) -> list[list[str]]:
         script = (
@@ -266,6 +283,33 @@ def _write_student_data(stack: BackupStack) -> None:
             " VALUES ('accuracy', 0.93, 1, %s, 0, 0)",
             (run_id,),
         )
+    _write_zenml_run(stack, "bkalice")
+
+
+def _write_zenml_run(stack: BackupStack, name: str) -> None:
+    """A pipeline run in the student's own ZenML project (pipeline, snapshot, run, as the SDK makes them)."""
+    session, base = stack.zenml_api(name)
+
+    def post(path: str, body: dict) -> dict:
+        answer = session.post(f"{base}{path}", json=body, timeout=30)
+        assert answer.ok, f"POST {path}: {answer.status_code} {answer.text[:300]}"
+        return answer.json()[0] if path == "/runs" else answer.json()
+
+    project = session.get(f"{base}/projects/{name}", timeout=30).json()["id"]
+    default_stack = session.get(f"{base}/stacks", params={"name": "default"}, timeout=30).json()["items"][0]
+    pipeline = post("/pipelines", {"name": f"{name}-pipeline", "project": project})["id"]
+    snapshot = post(
+        "/pipeline_snapshots",
+        {
+            "project": project,
+            "stack": default_stack["id"],
+            "pipeline": pipeline,
+            "run_name_template": "run",
+            "pipeline_configuration": {"name": f"{name}-pipeline"},
+            "client_version": "0.98.0",
+        },
+    )["id"]
+    post("/runs", {"project": project, "name": f"{name}-run", "snapshot": snapshot, "status": "running"})
 
 
 @pytest.fixture(scope="module")
@@ -381,6 +425,7 @@ def test_the_student_logs_in_with_old_credentials(bk_stack: BackupStack) -> None
         cursor.execute("SELECT r.name, m.value FROM runs r JOIN metrics m USING (run_uuid) WHERE r.name = 'backup-run'")
         assert cursor.fetchall() == (("backup-run", 0.93),)
     assert bk_stack.zenml_login("bkalice").status_code == 200
+    assert "bkalice-run" in bk_stack.zenml_run_names("bkalice")
 
 
 def test_the_other_student_is_still_shut_out(bk_stack: BackupStack) -> None:
@@ -391,6 +436,7 @@ def test_the_other_student_is_still_shut_out(bk_stack: BackupStack) -> None:
     with pytest.raises(pymysql.err.OperationalError), bk_stack.mysql("bkbob") as connection:
         connection.cursor().execute("SELECT COUNT(*) FROM mlflow_bkalice.runs")
     assert bk_stack.zenml_login("bkbob").status_code == 200
+    assert "bkalice-run" not in bk_stack.zenml_run_names("bkbob")
 
 
 def test_run_server_changes_nothing_after_a_restore(bk_stack: BackupStack) -> None:
