@@ -14,7 +14,6 @@ inventory settings, e.g. {"mlops_tls_certificates": "none"}.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import re
@@ -39,7 +38,9 @@ from minio.error import S3Error
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
+from docker_networks import free_subnet
 from playbook_runs import run_playbook
+from zenml_runs import create_pipeline_run
 
 SCENARIO_VARS = REPO / "molecule" / "shared" / "group_vars" / "mlops_servers.yml"
 STACK = os.environ.get("MLOPS_TEST_BACKUP_STACK", "it-backup")
@@ -226,21 +227,6 @@ class BackupStack:
         )
 
 
-def _free_jobs_subnet() -> str:
-    """A /24 in 172.30.0.0/16 that no Docker network uses (the one derived from the name may be taken)."""
-    ids = _sh("docker", "network", "ls", "-q").split()
-    used = [
-        ipaddress.ip_network(config["Subnet"], strict=False)
-        for network in json.loads(_sh("docker", "network", "inspect", *ids))
-        for config in (network.get("IPAM") or {}).get("Config") or []
-        if config.get("Subnet")
-    ]
-    for candidate in ipaddress.ip_network("172.30.0.0/16").subnets(new_prefix=24):
-        if not any(candidate.version == other.version and candidate.overlaps(other) for other in used):
-            return str(candidate)
-    raise AssertionError("no free /24 in 172.30.0.0/16 for the jobs network")
-
-
 def _remove_stack() -> None:
     _sh(str(REPO / "scripts" / "remove-stack.sh"), STACK, check=False)
     for path in (Path("/opt") / STACK, Path("/opt") / f"onprem-{STACK}", Path("/etc") / STACK):
@@ -288,28 +274,7 @@ def _write_student_data(stack: BackupStack) -> None:
 
 def _write_zenml_run(stack: BackupStack, name: str) -> None:
     """A pipeline run in the student's own ZenML project (pipeline, snapshot, run, as the SDK makes them)."""
-    session, base = stack.zenml_api(name)
-
-    def post(path: str, body: dict) -> dict:
-        answer = session.post(f"{base}{path}", json=body, timeout=30)
-        assert answer.ok, f"POST {path}: {answer.status_code} {answer.text[:300]}"
-        return answer.json()[0] if path == "/runs" else answer.json()
-
-    project = session.get(f"{base}/projects/{name}", timeout=30).json()["id"]
-    default_stack = session.get(f"{base}/stacks", params={"name": "default"}, timeout=30).json()["items"][0]
-    pipeline = post("/pipelines", {"name": f"{name}-pipeline", "project": project})["id"]
-    snapshot = post(
-        "/pipeline_snapshots",
-        {
-            "project": project,
-            "stack": default_stack["id"],
-            "pipeline": pipeline,
-            "run_name_template": "run",
-            "pipeline_configuration": {"name": f"{name}-pipeline"},
-            "client_version": "0.98.0",
-        },
-    )["id"]
-    post("/runs", {"project": project, "name": f"{name}-run", "snapshot": snapshot, "status": "running"})
+    create_pipeline_run(*stack.zenml_api(name), name)
 
 
 @pytest.fixture(scope="module")
@@ -323,7 +288,7 @@ def bk_stack() -> Iterator[BackupStack]:
         mlops_stack_name=STACK,
         mlops_network_name=STACK,
         mlops_jobs_network_name=f"{STACK}-jobs",
-        mlops_jobs_network_subnet=_free_jobs_subnet(),
+        mlops_jobs_network_subnet=free_subnet("10.231.0.0/16"),
         mlops_credentials_dir=str(directory / "credentials"),
         mlops_backup_repository=str(directory / "restic"),
         python_env_path=f"/opt/onprem-{STACK}/venv",

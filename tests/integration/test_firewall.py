@@ -10,7 +10,6 @@ stack name, ports and credentials directory than it-firewall, free ports and a t
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
+from docker_networks import free_subnet
 from playbook_runs import run_playbook
 
 SCENARIO_VARS = REPO / "molecule" / "shared" / "group_vars" / "mlops_servers.yml"
@@ -141,20 +141,6 @@ def _free_ports() -> dict[str, int]:
             sock.close()
 
 
-def _free_jobs_subnet() -> str:
-    """A /24 in 172.31.0.0/16 that no Docker network uses (the one derived from the name may be taken)."""
-    ids = _sh("docker", "network", "ls", "-q").split()
-    used = []
-    for network in json.loads(_sh("docker", "network", "inspect", *ids)):
-        for config in (network.get("IPAM") or {}).get("Config") or []:
-            if config.get("Subnet"):
-                used.append(ipaddress.ip_network(config["Subnet"], strict=False))
-    for candidate in ipaddress.ip_network("172.31.0.0/16").subnets(new_prefix=24):
-        if not any(candidate.version == other.version and candidate.overlaps(other) for other in used):
-            return str(candidate)
-    raise AssertionError("no free /24 in 172.31.0.0/16 for the jobs network")
-
-
 class Namespaces:
     """Two namespaces, each with a veth pair to the host and a default route through it."""
 
@@ -202,7 +188,7 @@ def fw_stack() -> Iterator[FirewallStack]:
         mlops_stack_name=STACK,
         mlops_network_name=STACK,
         mlops_jobs_network_name=f"{STACK}-jobs",
-        mlops_jobs_network_subnet=_free_jobs_subnet(),
+        mlops_jobs_network_subnet=free_subnet("172.31.0.0/16"),
         mlops_bind_address=BIND,
         mlops_credentials_dir=os.environ.get("MLOPS_TEST_FIREWALL_CREDENTIALS", str(directory / "credentials")),
         mlops_firewall_allow=allow,

@@ -23,6 +23,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from deployed_stack import REPO
+from zenml_runs import create_pipeline_run
 
 RUN = uuid.uuid4().hex[:5]
 ALICE, BOB = f"stalice{RUN}", f"stbob{RUN}"
@@ -60,34 +61,9 @@ def mlflow_run(stack, user: str) -> None:
 
 
 def zenml_run(stack, user: str, password: str, created: list[str]) -> None:
-    """One pipeline run created by the user in their own project (pipeline, snapshot, run, as the SDK does);
-    ``created`` collects the paths of what was made, for the clean-up."""
-    session = stack.zenml_session(user, password)
-    base = f"{stack.zenml_url}/api/v1"
-
-    def post(path: str, body: dict) -> dict:
-        response = session.post(f"{base}{path}", json=body, timeout=30)
-        assert response.ok, f"POST {path}: {response.status_code} {response.text[:300]}"
-        # POST /runs answers [run, created], as ZenML's get-or-create does.
-        item = response.json()[0] if path == "/runs" else response.json()
-        created.append(f"{path}/{item['id']}")
-        return item
-
-    project = session.get(f"{base}/projects/{user}", timeout=30).json()["id"]
-    stacks = session.get(f"{base}/stacks", params={"name": "default"}, timeout=30).json()["items"]
-    pipeline = post("/pipelines", {"name": f"{user}-pipeline", "project": project})["id"]
-    snapshot = post(
-        "/pipeline_snapshots",
-        {
-            "project": project,
-            "stack": stacks[0]["id"],
-            "pipeline": pipeline,
-            "run_name_template": "run",
-            "pipeline_configuration": {"name": f"{user}-pipeline"},
-            "client_version": "0.98.0",
-        },
-    )["id"]
-    post("/runs", {"project": project, "name": f"{user}-run", "snapshot": snapshot, "status": "running"})
+    """One pipeline run created by the user in their own project; ``created`` collects the paths of what was
+    made, for the clean-up."""
+    create_pipeline_run(stack.zenml_session(user, password), f"{stack.zenml_url}/api/v1", user, created)
 
 
 def wait_for_scanner(stack, sizes: dict[str, int]) -> None:

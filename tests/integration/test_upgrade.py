@@ -12,7 +12,6 @@ credentials directory.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
+from docker_networks import free_subnet
 from playbook_runs import run_playbook
 
 SCENARIO_VARS = REPO / "molecule" / "shared" / "group_vars" / "mlops_servers.yml"
@@ -149,19 +149,6 @@ def _says(completed: subprocess.CompletedProcess[str], text: str) -> bool:
     return " ".join(text.split()) in " ".join(completed.stdout.split())
 
 
-def _free_jobs_subnet() -> str:
-    """A /24 in 172.30.0.0/16 that no Docker network uses (the one derived from the name may be taken)."""
-    used = []
-    for network in json.loads(_sh("docker", "network", "inspect", *_sh("docker", "network", "ls", "-q").split())):
-        for config in (network.get("IPAM") or {}).get("Config") or []:
-            if config.get("Subnet"):
-                used.append(ipaddress.ip_network(config["Subnet"], strict=False))
-    for candidate in ipaddress.ip_network("172.30.0.0/16").subnets(new_prefix=24):
-        if not any(candidate.version == other.version and candidate.overlaps(other) for other in used):
-            return str(candidate)
-    raise AssertionError("no free /24 in 172.30.0.0/16 for the jobs network")
-
-
 def _previous_server_image() -> None:
     """The previous release's server image, built like today's when it is missing (about 30 s)."""
     image = f"onprem-mlops/zenml-server:{PREVIOUS}"
@@ -208,7 +195,7 @@ def up_stack() -> Iterator[UpgradeStack]:
         mlops_stack_name=STACK,
         mlops_network_name=STACK,
         mlops_jobs_network_name=f"{STACK}-jobs",
-        mlops_jobs_network_subnet=_free_jobs_subnet(),
+        mlops_jobs_network_subnet=free_subnet("10.231.0.0/16"),
         mlops_credentials_dir=os.environ.get("MLOPS_TEST_UPGRADE_CREDENTIALS", str(directory / "credentials")),
         mlops_administrator="",
         python_env_path=f"/opt/onprem-{STACK}/venv",
