@@ -26,22 +26,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from runner_limits import JobRun, RunnerConfig, run
+from runner_limits import JobRun, RunnerConfig
 from runner_limits.gitlab_runner_local import gitlab_ci_local
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
 from deployed_stack import DeployedStack
-from student_job import CI_VARIABLES, INTERNAL_ADDRESSES
+from student_job import JOB, TEMPLATE, ci_variables, component_path, run_demo
 
-DEMO = REPO / "extras" / "demo"
-TEMPLATE = REPO / "extras" / "gitlab-ci.yml"
-JOB = "zenml-pipeline"
 PIPELINE = "training_pipeline"
 REGISTERED_MODEL = "breast-cancer-classifier"
 STEPS = {"load_data", "split_data", "train_model", "evaluate_model"}
-# gitlab-ci-local's fallback when the repository has no remote: CI_SERVER_FQDN is gitlab.com.
-GCL_SERVER = "gitlab.com"
 # What the credentials page (roles/users/templates/md.j2) tells students to set in GitLab.
 RUN = secrets.token_hex(3)
 ALICE = f"alice{RUN}"
@@ -50,16 +45,6 @@ BOB = f"bob{RUN}"
 
 def _report(result: JobRun) -> str:
     return f"gitlab-ci-local exited {result.returncode} after {result.duration:.1f}s\n{result.output}"
-
-
-def _component_path() -> tuple[str, str]:
-    """(project path, ref) and the template's place in gitlab-ci-local's include cache, from the demo's include."""
-    includes = yaml.safe_load((DEMO / ".gitlab-ci.yml").read_text(encoding="utf-8"))["include"]
-    component = next(item["component"] for item in includes if "component" in item)
-    match = re.fullmatch(r"\$CI_SERVER_FQDN/(?P<project>.+)/(?P<name>[^/@]+)@(?P<ref>.+)", component)
-    assert match, f"unexpected component reference in the demo: {component}"
-    cached = f".gitlab-ci-local/includes/{GCL_SERVER}/{match['project']}/{match['ref']}/templates/{match['name']}.yml"
-    return component, cached
 
 
 @pytest.fixture(scope="module")
@@ -72,26 +57,6 @@ def users(stack: DeployedStack) -> Iterator[dict[str, dict[str, str]]]:
     finally:
         for name in (ALICE, BOB):
             stack.manage_users("remove", username=name, confirm=True)
-
-
-def ci_variables(env: dict[str, str], *, without: tuple[str, ...] = ()) -> dict[str, str]:
-    chosen = {name: env[name] for name in CI_VARIABLES if name not in without}
-    return {**chosen, **INTERNAL_ADDRESSES}
-
-
-def run_demo(config: RunnerConfig, variables: dict[str, str]) -> JobRun:
-    # Each run starts from a fresh copy of the project; --mount-cache keeps the job's `cache:` in a Docker
-    # volume from one run to the next, as the runner's S3 cache does between pipelines.
-    _component, cached = _component_path()
-    return run(
-        DEMO,
-        variables,
-        job=JOB,
-        config=config,
-        extra_files={cached: TEMPLATE},
-        extra_args=["--mount-cache"],
-        timeout=900,
-    )
 
 
 def _cache_volumes() -> set[str]:
@@ -164,7 +129,7 @@ def _preview(project: Path) -> dict:
 
 def test_template_works_as_component_and_as_local_include(tmp_path: Path) -> None:
     """The same file, included as a component or copied and included locally, gives the same job."""
-    component, cached = _component_path()
+    component, cached = component_path()
     inputs = {"entrypoint": "train.py --fast", "tracker-port": 5001, "stage": "build", "job-name": "train"}
     as_component = tmp_path / "component"
     (as_component / cached).parent.mkdir(parents=True)

@@ -1,8 +1,9 @@
 """A round trip through backup.yml, teardown.yml and restore.yml on a stack of its own (issue 10, items 2, 3, 5).
 
-The stack `it-backup` is deployed once for the module; two students are provisioned and one of them writes
-objects (with metadata) into their bucket and an MLflow experiment and run into their schema with their own
-credentials. The tests then run in file order: back up, tear down with the volumes (a final backup first), lose
+The stack `it-backup` is deployed once for the module; two students are provisioned and one of them runs the
+demo pipeline through the CI template (gitlab-ci-local, on the stack's jobs network, as in tests/e2e), and
+writes objects (with metadata) into their bucket and an MLflow experiment and run into their schema with their
+own credentials. The tests then run in file order: back up, tear down with the volumes (a final backup first), lose
 the control node's server credentials, restore, and prove the data came back: byte-identical objects with their
 metadata, identical row counts and CHECKSUM TABLE in every schema, the same accounts, the student's data
 reachable with their OLD credentials, the other student still shut out, and run_server.yml at 0 changed.
@@ -38,8 +39,10 @@ from minio.error import S3Error
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "support"))
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from docker_networks import free_subnet
 from playbook_runs import run_playbook
+from student_job import ci_variables, run_demo, runner_config
 from zenml_runs import create_pipeline_run
 
 SCENARIO_VARS = REPO / "molecule" / "shared" / "group_vars" / "mlops_servers.yml"
@@ -48,6 +51,9 @@ PORT_VARS = ("database_port", "minio_api_port", "minio_console_port", "zenml_ser
 _PORT_LIST = os.environ.get("MLOPS_TEST_BACKUP_PORTS", "24306,24900,24901,24080").split(",")
 PORTS = dict(zip(PORT_VARS, map(int, _PORT_LIST), strict=True))
 STUDENTS = ("bkalice", "bkbob")
+# What the demo (extras/demo) records: its MLflow experiment and registered model, its ZenML pipeline.
+DEMO_PIPELINE = "training_pipeline"
+DEMO_MODEL = "breast-cancer-classifier"
 LABEL = f"label=org.onprem-mlops.stack={STACK}"
 # Schemas whose tables change by themselves (statistics, logs) or that the server rebuilds.
 SKIPPED_SCHEMAS = {"information_schema", "performance_schema", "sys", "mysql"}
@@ -154,11 +160,23 @@ class BackupStack:
         session.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         return session, login.url.rsplit("/login", 1)[0]
 
-    def zenml_run_names(self, name: str) -> set[str]:
+    def zenml_runs(self, name: str) -> list[dict]:
+        """Every pipeline run ``name`` can list, in every project they see, with its pipeline's name."""
         session, base = self.zenml_api(name)
-        answer = session.get(f"{base}/runs", params={"size": 1000}, timeout=30)
+        answer = session.get(f"{base}/runs", params={"size": 1000, "hydrate": True}, timeout=30)
         answer.raise_for_status()
-        return {run["name"] for run in answer.json()["items"]}
+        return answer.json()["items"]
+
+    def zenml_run_names(self, name: str) -> set[str]:
+        return {run["name"] for run in self.zenml_runs(name)}
+
+    def demo_runs(self, name: str) -> list[tuple[str, str]]:
+        """(run name, status) of the demo pipeline's runs ``name`` sees."""
+        return sorted(
+            (run["name"], run["body"]["status"])
+            for run in self.zenml_runs(name)
+            if (run["resources"].get("pipeline") or {}).get("name") == DEMO_PIPELINE
+        )
 
     # --- the administrator's view, from inside the containers ----------------------------------------
     def root_sql(self, sql: str) -> list[list[str]]:
@@ -277,6 +295,14 @@ def _write_zenml_run(stack: BackupStack, name: str) -> None:
     create_pipeline_run(*stack.zenml_api(name), name)
 
 
+def _run_demo_through_the_template(stack: BackupStack) -> None:
+    """bkalice's demo pipeline on the stack's jobs network, with her CI/CD variables, as the runner runs it."""
+    (stack.directory / "runner").mkdir()
+    config = runner_config(stack.variables, stack.directory / "runner")
+    result = run_demo(config, ci_variables(stack.env("bkalice")), mount_cache=False)
+    assert result.returncode == 0, f"the demo job failed ({result.duration:.0f} s):\n{result.output[-6000:]}"
+
+
 @pytest.fixture(scope="module")
 def bk_stack() -> Iterator[BackupStack]:
     if os.geteuid() != 0:
@@ -313,6 +339,7 @@ def bk_stack() -> Iterator[BackupStack]:
         assert deployed.returncode == 0, deployed.tail()
         synced = stack.playbook("manage_users.yml", "--tags", "sync", roster=str(directory / "roster.csv"))
         assert synced.returncode == 0, synced.tail()
+        _run_demo_through_the_template(stack)
         _write_student_data(stack)
         yield stack
     finally:
@@ -389,8 +416,16 @@ def test_the_student_logs_in_with_old_credentials(bk_stack: BackupStack) -> None
     with bk_stack.mysql("bkalice") as connection, connection.cursor() as cursor:
         cursor.execute("SELECT r.name, m.value FROM runs r JOIN metrics m USING (run_uuid) WHERE r.name = 'backup-run'")
         assert cursor.fetchall() == (("backup-run", 0.93),)
+        cursor.execute(
+            "SELECT r.status FROM runs r JOIN experiments e USING (experiment_id) WHERE e.name = %s",
+            (DEMO_PIPELINE,),
+        )
+        assert cursor.fetchall() == (("FINISHED",),)
+        cursor.execute("SELECT version, status FROM model_versions WHERE name = %s", (DEMO_MODEL,))
+        assert cursor.fetchall() == ((1, "READY"),)
     assert bk_stack.zenml_login("bkalice").status_code == 200
     assert "bkalice-run" in bk_stack.zenml_run_names("bkalice")
+    assert [status for _name, status in bk_stack.demo_runs("bkalice")] == ["completed"]
 
 
 def test_the_other_student_is_still_shut_out(bk_stack: BackupStack) -> None:
@@ -402,6 +437,7 @@ def test_the_other_student_is_still_shut_out(bk_stack: BackupStack) -> None:
         connection.cursor().execute("SELECT COUNT(*) FROM mlflow_bkalice.runs")
     assert bk_stack.zenml_login("bkbob").status_code == 200
     assert "bkalice-run" not in bk_stack.zenml_run_names("bkbob")
+    assert bk_stack.demo_runs("bkbob") == []
 
 
 def test_run_server_changes_nothing_after_a_restore(bk_stack: BackupStack) -> None:
