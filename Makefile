@@ -1,6 +1,6 @@
 # Control environment, deployment and tests of the onprem.mlops collection.
 #   make deploy   set up .venv and deploy the server to the default inventory (this machine)
-#   make test     lint, unit tests, Molecule (deploy + verify for real), integration and end-to-end tests
+#   make test     lint, unit tests, Molecule (deploy + verify for real, here and in a VM), integration and e2e tests
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -14,7 +14,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 MLOPS_IMAGE_SOURCE ?= auto
 DEPLOY_ARGS ?=
 
-.PHONY: help venv venv-dev docker images deploy test lint pins unit molecule test-vm integration e2e build clean
+.PHONY: help venv venv-dev docker images deploy test lint pins unit molecule test-vm test-vm-core integration e2e build clean
 
 help:
 	@grep -E '^#   make' $(MAKEFILE_LIST) | sed 's/^#   //'
@@ -80,6 +80,10 @@ molecule: venv-dev images
 test-vm: venv-dev images
 	$(BIN)/molecule test -s vm
 
+# The same VM with part of the server (the database and MinIO, whose images load in minutes under emulation).
+test-vm-core: venv-dev images
+	$(BIN)/molecule test -s vm_core
+
 integration: venv-dev
 	eval "$$(tests/integration/stack-env.sh)"; $(BIN)/pytest -p no:cacheprovider tests/integration
 
@@ -90,6 +94,7 @@ e2e: venv-dev
 
 test: venv-dev images lint unit molecule integration e2e
 	scripts/remove-stack.sh mlops-ci
+	$(MAKE) test-vm-core
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -21,10 +21,18 @@ if command -v iptables >/dev/null 2>&1; then
     eval "iptables -D ${rule#-A }" && rules=$((rules + 1))
   done
 fi
+# The unit that puts the DOCKER-USER rules back at boot, where systemd runs.
+unit="/etc/systemd/system/$stack-docker-user.service"
+if [ -f "$unit" ]; then
+  systemctl disable --now "$stack-docker-user.service" >/dev/null 2>&1 || true
+  rm -f "$unit"
+  systemctl daemon-reload 2>/dev/null || true
+fi
 # The stack's files on the server at the roles' default paths: the ZenML server's access-control package,
-# the front door's and the database's certificates, the backup script, its state and configuration (the
-# backup repository itself is kept).
+# the front door's and the database's certificates, the kept DOCKER-USER rules and their script, the backup
+# script, its state and configuration (the backup repository itself is kept).
 rm -rf "/opt/$stack/zenml-server" "/opt/$stack/front-door" "/opt/$stack/database-tls" \
+  "/etc/$stack/docker-user.rules" "/usr/local/sbin/$stack-docker-user" \
   "/etc/$stack/backup" "/var/lib/$stack-backup" "/var/lib/$stack-restore" "/usr/local/sbin/$stack-backup"
 rmdir "/opt/$stack" "/etc/$stack" 2>/dev/null || true
 echo "removed stack $stack: ${#containers[@]} containers, ${#volumes[@]} volumes, ${#networks[@]} networks, $rules firewall rules"

@@ -66,3 +66,24 @@ def test_jobs_network_is_closed_but_for_the_services_ports(host):
     assert sorted(rule.split("--dport ")[1].split()[0] for rule in allowed) == ["3306", "8080", "9000"], rules
     assert all(f"-d {prefix}." in rule and "mlops-engine-test jobs -> " in rule for rule in allowed), rules
     assert ipam["IPRange"].endswith("/25")
+
+
+def _stack_rules(host) -> list[str]:
+    rules = host.check_output("iptables -w -S DOCKER-USER").splitlines()
+    return [rule for rule in rules if '--comment "mlops-engine-test jobs -> ' in rule]
+
+
+def test_the_stacks_rules_come_back_when_docker_starts_with_an_empty_chain(host):
+    """After a reboot Docker starts DOCKER-USER empty; the stack's unit puts its rules back, in order, once."""
+    unit = "mlops-engine-test-docker-user.service"
+    assert host.service(unit).is_enabled
+    before = _stack_rules(host)
+    assert before
+    assert host.file("/etc/mlops-engine-test/docker-user.rules").content_string.splitlines() == before
+    for rule in before:  # what a reboot leaves: none of them
+        host.run_expect([0], "iptables -w -D " + rule.removeprefix("-A "))
+    assert _stack_rules(host) == []
+    host.run_expect([0], f"systemctl restart {unit}")
+    assert _stack_rules(host) == before
+    host.run_expect([0], f"systemctl restart {unit}")  # again, with the rules in place: replaced, not doubled
+    assert _stack_rules(host) == before

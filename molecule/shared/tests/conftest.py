@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pymysql
 import pytest
 import yaml
 
@@ -15,8 +19,16 @@ _REPO = Path(__file__).resolve().parents[3]
 for _path in (_REPO / "collections", _REPO / "tests" / "support"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
+from mlops_clients import mysql_connect
 
-SERVICES = ("database", "minio", "zenml")
+# The services the scenario deployed: all three, or fewer where a scenario deploys part of the server
+# (run_server.yml --skip-tags zenml_server,...: MLOPS_TEST_SERVICES=database,minio). Tests marked
+# `full_server` need the ZenML server and the provisioned administrator.
+SERVICES = tuple(os.environ.get("MLOPS_TEST_SERVICES", "database,minio,zenml").split(","))
+FULL_SERVER = "zenml" in SERVICES
+full_server = pytest.mark.skipif(
+    not FULL_SERVER, reason=f"part of the server deployed (MLOPS_TEST_SERVICES={','.join(SERVICES)})"
+)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +60,47 @@ def credentials_dir() -> Path:
 def secrets(credentials_dir: Path) -> dict[str, str]:
     server = credentials_dir / "server"
     return {path.name: path.read_text(encoding="utf-8").strip() for path in server.iterdir()}
+
+
+def remote(stack_vars: dict) -> bool:
+    """Whether this machine reaches the server from outside (a VM's forwarded ports), not from the server."""
+    return stack_vars["mlops_connect_address"] != stack_vars["mlops_bind_address"]
+
+
+# Root's statements inside the database container, its password from the container's environment into an
+# option file there: never on a command line, never in the output.
+_ROOT_CLIENT = (
+    'umask 077; cnf=/tmp/.verify-root.cnf; printf "[client]\\nuser=root\\npassword=\\"%s\\"\\n" '
+    '"${MARIADB_ROOT_PASSWORD:-$MYSQL_ROOT_PASSWORD}" > "$cnf"; '
+    '"$(command -v mariadb || command -v mysql)" --defaults-extra-file="$cnf" -N -B; rc=$?; rm -f "$cnf"; exit $rc'
+)
+
+
+@pytest.fixture(scope="module")
+def root_sql(host, stack_vars: dict, secrets: dict[str, str]) -> Callable[..., list[tuple[str, ...]]]:
+    """Run one statement as the database's root and return its rows as strings.
+
+    Over the network from this machine when it is the server. Root logs in only from the server's own
+    addresses, so from outside (the VM scenarios) the statement runs in the database container, as an
+    administrator does on a remote server.
+    """
+
+    def run(sql: str, args: tuple = ()) -> list[tuple[str, ...]]:
+        statement = sql % tuple(pymysql.converters.escape_item(arg, "utf8mb4") for arg in args) if args else sql
+        if not remote(stack_vars):
+            with mysql_connect(stack_vars, "root", secrets["database_root_password"]) as connection:
+                with connection.cursor() as cursor:
+                    cursor.execute(statement)
+                    rows = cursor.fetchall()
+                connection.commit()
+            return [tuple("NULL" if value is None else str(value) for value in row) for row in rows]
+        encoded = base64.b64encode(statement.encode()).decode()
+        database = container_name(stack_vars, "database")
+        command = f"echo {encoded} | base64 -d | docker exec -i {database} sh -c {shlex.quote(_ROOT_CLIENT)}"
+        output = host.check_output(command)
+        return [tuple(line.split("\t")) for line in output.splitlines()]
+
+    return run
 
 
 def container_name(stack_vars: dict, service: str) -> str:

@@ -6,7 +6,10 @@ import stat
 
 import pymysql
 import pytest
-from mlops_clients import ZenMLSession, mysql_connect, query, s3_client
+from conftest import full_server
+from mlops_clients import ZenMLSession, mysql_connect, s3_client
+
+pytestmark = full_server
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +20,8 @@ def admin_env(stack_vars, credentials_dir) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
-def test_registered_as_administrator(stack_vars, secrets):
-    rows = query(
-        stack_vars, "root", secrets["database_root_password"], "SELECT username, role FROM stack_management.users"
-    )
+def test_registered_as_administrator(stack_vars, root_sql):
+    rows = root_sql("SELECT username, role FROM stack_management.users")
     assert (stack_vars["mlops_administrator"], "administrator") in rows
 
 

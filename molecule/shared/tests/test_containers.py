@@ -105,7 +105,7 @@ def test_data_on_named_volumes(host, stack_vars, service, mount_point):
 
 
 def test_listening_only_on_the_bind_address(host, stack_vars):
-    for variable in ("database_port", "minio_api_port", "zenml_server_port"):
+    for variable in (variable for service in SERVICES for variable, _port in PORTS[service]):
         socket = host.socket(f"tcp://{stack_vars['mlops_bind_address']}:{stack_vars[variable]}")
         assert socket.is_listening
 
