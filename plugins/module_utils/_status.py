@@ -340,12 +340,14 @@ def _database_part(
         wanted = [user_resources(name, options["schema_prefix"])["mysql_schema"] for name, _ in part["users"]]
         present = [schema for schema in wanted if schema in part["schemas"]]
         part["mlflow"] = guarded(errors, "MLflow runs", lambda: mlflow_runs(session, present), {}, describe)
-        part["zenml"] = guarded(
-            errors, "ZenML runs", lambda: zenml_runs(session, options["zenml_schema"]), {}, describe
-        )
-        part["versions"]["zenml-server"] = guarded(
-            errors, "ZenML version", lambda: zenml_version(session, options["zenml_schema"]), None, describe
-        )
+        # A server deployed without ZenML has its schema but none of its tables.
+        if "zenml-server" in options["services"]:
+            part["zenml"] = guarded(
+                errors, "ZenML runs", lambda: zenml_runs(session, options["zenml_schema"]), {}, describe
+            )
+            part["versions"]["zenml-server"] = guarded(
+                errors, "ZenML version", lambda: zenml_version(session, options["zenml_schema"]), None, describe
+            )
     finally:
         session.close()
     return part

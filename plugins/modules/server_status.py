@@ -42,6 +42,8 @@ options:
     description:
       - Services (values of the C(org.onprem-mlops.service) label) that must have a running, healthy
         container. A missing one is a problem.
+      - Without V(zenml-server) (a server deployed without ZenML) none of ZenML's tables are read, and the
+        users' C(zenml_runs) are null.
     type: list
     elements: str
     default: [database, minio, zenml-server]
