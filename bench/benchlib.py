@@ -33,6 +33,8 @@ def write_inventory(directory: Path, stack: str, ports: dict[str, int], **settin
     variables.update(
         mlops_stack_name=stack,
         mlops_network_name=stack,
+        # Not the CI stack's jobs network, which the scenario's variables name and which may be running.
+        mlops_jobs_network_name=f"{stack}-jobs",
         mlops_credentials_dir=str(directory / "credentials"),
         python_env_path=str(directory / "venv"),
         # The benchmarks talk to the services' own ports in clear text, as before TLS, unless one asks for
